@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The sample portfolio end to end: a database of its own, the imports, two accounts.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+work="${ARREARS_DEMO_DIR:-$here/../.demo}"
+mkdir -p "$work"
+rm -f "$work/demo.db"
+export ARREARS_DB="sqlite:///$work/demo.db"
+date=2026-11-28
+uv run arrears db upgrade
+uv run arrears import products "$here/products.toml" --date "$date"
+uv run arrears import borrowers "$here/borrowers.csv" --date "$date"
+uv run arrears import references "$here/references.csv" --date "$date"
+uv run arrears import loans "$here/loans.csv" --date "$date"
+uv run arrears account L001 --as-of "$date"
+uv run arrears account L004 --as-of "$date"

@@ -1,0 +1,1 @@
+"""Imports: files in, checked as a whole, then written in one transaction (or not at all)."""

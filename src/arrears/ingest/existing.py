@@ -1,0 +1,40 @@
+"""Idempotence: a row already stored with the same content is skipped; with other content, refused."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from arrears.ingest.read import ROW
+from arrears.problems import Problem
+
+
+def split_new(
+    incoming: pl.DataFrame,
+    stored: pl.DataFrame,
+    key: str,
+    compare: Sequence[str],
+    *,
+    what: str,
+    how_to_correct: str,
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """Rows of ``incoming`` not yet stored, and a problem for every stored key whose content differs."""
+    incoming = incoming.unique(subset=[c for c in incoming.columns if c != ROW], keep="first", maintain_order=True)
+    if stored.is_empty():
+        return incoming, []
+    joined = incoming.join(
+        stored.select(key, *[pl.col(c).alias(f"{c}__stored") for c in compare]),
+        on=key,
+        how="left",
+        coalesce=True,
+    )
+    exists = pl.col(f"{compare[0]}__stored").is_not_null() | pl.col(key).is_in(stored[key].implode())
+    problems: list[Problem] = []
+    for c in compare:
+        differs = joined.filter(exists & ~pl.col(c).eq_missing(pl.col(f"{c}__stored")))
+        for row, k, new, old in differs.select(ROW, key, c, f"{c}__stored").iter_rows():
+            problems.append(
+                Problem(row, c, f"{what} '{k}' already exists with {c} = {old!r}, not {new!r}; {how_to_correct}")
+            )
+    return joined.filter(~exists).select(incoming.columns), problems

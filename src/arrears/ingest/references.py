@@ -1,0 +1,70 @@
+"""References: third parties the borrower registered. Address-book scrapes are refused outright."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from sqlalchemy import Connection
+
+from arrears.ingest import checks as ck
+from arrears.ingest.existing import split_new
+from arrears.ingest.read import ROW
+from arrears.problems import Problem
+from arrears.store import tables as t
+from arrears.store.bulk import insert_frame, read_table
+
+REQUIRED = ("reference_id", "borrower_id", "name", "phone", "relation", "source")
+OPTIONAL = ("consented_on",)
+RELATIONS = (
+    "spouse", "parent", "guardian", "attorney", "estate_representative", "guarantor", "friend",
+    "colleague", "other",
+)
+FIELDS = ("borrower_id", "name", "phone", "relation", "source", "consented_on")
+
+
+def checks(frame: pl.DataFrame) -> list[ck.Check]:
+    return [
+        *[ck.required(c) for c in REQUIRED],
+        ck.Check(
+            "source",
+            pl.col("source") == "address_book",
+            pl.lit(
+                "'address_book' references are refused: people taken from a phone's address book "
+                "are never stored or contacted (ARREARS-3P-SOURCE; PIPL arts. 6, 10, 13)"
+            ),
+        ),
+        ck.Check(
+            "source",
+            pl.col("source").is_not_null() & ~pl.col("source").is_in(["borrower_provided", "address_book"]),
+            pl.format("'{}' is not one of borrower_provided", pl.col("source")),
+        ),
+        ck.one_of("relation", RELATIONS),
+        ck.phone("phone"),
+        ck.is_date("consented_on"),
+    ]
+
+
+def apply(
+    conn: Connection, frame: pl.DataFrame, business_date: dt.date, now: dt.datetime
+) -> tuple[int, list[Problem]]:
+    frame = frame.select(ROW, "reference_id", *FIELDS[:-1], ck.date_expr("consented_on").alias("consented_on"))
+    problems = _unknown_borrowers(conn, frame)
+    stored = read_table(conn, t.references, key="reference_id", keys=frame["reference_id"].to_list())
+    new, more = split_new(
+        frame, stored, "reference_id", FIELDS, what="reference",
+        how_to_correct="a reference is a fact; register a new reference_id instead",
+    )
+    problems += more
+    if problems:
+        return 0, problems
+    return insert_frame(conn, t.references, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at"))), []
+
+
+def _unknown_borrowers(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
+    known = read_table(conn, t.borrowers, key="borrower_id", keys=frame["borrower_id"].to_list())
+    missing = frame.filter(~pl.col("borrower_id").is_in(known["borrower_id"].implode()))
+    return [
+        Problem(r, "borrower_id", f"borrower '{b}' is not known (import borrowers first)")
+        for r, b in missing.select(ROW, "borrower_id").iter_rows()
+    ]

@@ -1,0 +1,88 @@
+"""Bulk reads and writes between Polars frames and tables.
+
+Writes use PostgreSQL's COPY on the command's own connection (so they stay inside its transaction)
+and SQLAlchemy's batched executemany on SQLite. Reads go through ``polars.read_database``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import polars as pl
+from sqlalchemy import Connection, Table, select
+
+_CHUNK = 5_000
+
+
+def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    if frame.is_empty():
+        return 0
+    cols = [c for c in frame.columns if c in table.c]
+    frame = frame.select(cols)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        names = ", ".join(f'"{c}"' for c in cols)
+        with raw.cursor() as cur:
+            with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in frame.iter_rows():
+                    copy.write_row(row)
+    else:
+        conn.execute(table.insert(), frame.to_dicts())
+    return frame.height
+
+
+def read_table(
+    conn: Connection,
+    table: Table,
+    *,
+    key: str | None = None,
+    keys: Iterable[str] | None = None,
+    schema: pl.Schema | dict | None = None,
+) -> pl.DataFrame:
+    """Rows of ``table`` (optionally only those whose ``key`` is in ``keys``) as a frame."""
+    overrides = _schema_of(table) if schema is None else dict(schema)
+    if keys is None:
+        return _read(conn, select(table), overrides)
+    keys = list(dict.fromkeys(keys))
+    parts = [
+        _read(conn, select(table).where(table.c[key].in_(keys[i : i + _CHUNK])), overrides)
+        for i in range(0, len(keys), _CHUNK)
+    ]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=overrides)
+
+
+def _read(conn: Connection, query, overrides: dict) -> pl.DataFrame:
+    rows = conn.execute(query).all()
+    names = list(overrides)
+    data = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    # SQLite hands dates back as text through some drivers; normalise here, once.
+    for n, t in overrides.items():
+        if t == pl.Date:
+            data[n] = [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in data[n]]
+    return pl.DataFrame(data, schema=overrides)
+
+
+def _schema_of(table: Table) -> dict:
+    from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer
+
+    out = {}
+    for c in table.columns:
+        t = c.type
+        if isinstance(t, BigInteger):
+            out[c.name] = pl.Int64
+        elif isinstance(t, Integer):
+            out[c.name] = pl.Int64
+        elif isinstance(t, Boolean):
+            out[c.name] = pl.Boolean
+        elif isinstance(t, DateTime):
+            out[c.name] = pl.Datetime("us", "UTC")
+        elif isinstance(t, Date):
+            out[c.name] = pl.Date
+        else:
+            out[c.name] = pl.String
+    return out
+
+
+def column_names(table: Table) -> Sequence[str]:
+    return [c.name for c in table.columns]
