@@ -26,7 +26,7 @@ EXPONENTS: dict[str, int] = {
     "TWD": 2, "TZS": 2, "UGX": 0, "USD": 2, "VND": 0, "XAF": 0, "XOF": 0, "ZAR": 2,
 }
 
-_DECIMAL_TEXT = re.compile(r"^(?P<sign>-?)(?P<int>\d+)(?:\.(?P<frac>\d+))?$")
+_DECIMAL_TEXT = re.compile(r"^(?P<sign>-?)(?P<int>\d+)(?:\.(?P<frac>\d+))?$", re.ASCII)
 
 
 class MoneyError(ValueError):

@@ -12,7 +12,7 @@ import re
 from fractions import Fraction
 
 NANO = 10**9
-_RATE_TEXT = re.compile(r"^(?P<int>\d+)(?:\.(?P<frac>\d+))?$")
+_RATE_TEXT = re.compile(r"^(?P<int>\d+)(?:\.(?P<frac>\d+))?$", re.ASCII)
 
 
 class RateError(ValueError):

@@ -7,9 +7,11 @@ Decisions, and why:
 - Annuity instalments follow the exact (unrounded) annuity payment: each is that payment rounded
   down or up, whichever keeps the running balance closest to the exact amortisation. Rounding the
   payment once and repeating it lets the error pile up into the last instalment (18 minor units on a
-  36-month loan is typical); steering keeps every instalment within one minor unit of the exact
-  payment and principal summing exactly to the loan. The last instalment takes what is left; the
-  one before it is chosen so that the last lands nearest the exact payment too.
+  36-month loan is typical); steering keeps every instalment but the last within one minor unit
+  of the exact payment, with principal summing exactly to the loan. The last instalment takes what
+  is left (the remaining balance plus its half-up interest); the one before it is chosen so that
+  the last lands as near the exact payment as half-up interest allows (a few minor units at most
+  on ordinary loans; on loans of a few minor units it can even come out at zero).
 - An odd first period (``first_due_on`` not one regular period after disbursement) accrues
   annual_rate x days / 365 on the principal; the first instalment carries the difference, and the
   principal amortises as in a regular schedule.

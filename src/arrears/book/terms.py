@@ -1,0 +1,113 @@
+"""Per-loan terms: the loan's own columns joined with its product's settings, in internal units.
+
+The day step reads every setting it needs from this one frame, so a product setting becomes a
+column and a rule over millions of loans stays a column expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from arrears.book import caps
+from arrears.book.products import Product
+from arrears.money import parse_amount
+
+TERMS_SCHEMA = pl.Schema(
+    {
+        "loan_id": pl.String,
+        "borrower_id": pl.String,
+        "product": pl.String,
+        "currency": pl.String,
+        "principal": pl.Int64,
+        "annual_rate_nano": pl.Int64,
+        "term": pl.Int64,
+        "frequency": pl.String,
+        "period_days": pl.Int64,
+        "method": pl.String,
+        "disbursed_on": pl.Date,
+        "first_due_on": pl.Date,
+        "contract_date": pl.Date,
+        "penalty_rate_nano": pl.Int64,
+        "penalty_base": pl.String,
+        "grace_days": pl.Int64,
+        "tolerance": pl.Int64,
+        "residual_below": pl.Int64,
+        "charge_off_dpd": pl.Int64,
+        "allocation": pl.String,
+        "prepayment": pl.String,
+        "late_fee": pl.Int64,
+        "late_fee_max_per_period": pl.Int64,
+        "late_fee_max_total": pl.Int64,
+        "cap_rate_nano": pl.Int64,
+        "cap_switch_on": pl.Date,
+        "cap_rate_after_nano": pl.Int64,
+    }
+)
+
+
+class TermsError(ValueError):
+    pass
+
+
+def product_settings(product: Product, currency: str) -> dict:
+    """A product's settings in one currency's minor units (a product fixes no currency)."""
+    fee = next((f for f in product.fees if f.type == "late"), None)
+    return {
+        "penalty_base": product.penalty_base,
+        "grace_days": product.grace_days,
+        "tolerance": parse_amount(product.arrears_tolerance, currency),
+        "residual_below": parse_amount(product.residual_writeoff_below, currency),
+        "charge_off_dpd": product.charge_off_dpd,
+        "allocation": product.allocation,
+        "prepayment": product.prepayment,
+        "late_fee": parse_amount(fee.amount, currency) if fee else None,
+        "late_fee_max_per_period": fee.max_per_period if fee else None,
+        "late_fee_max_total": parse_amount(fee.max_total, currency) if fee and fee.max_total else None,
+    }
+
+
+def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataFrame:
+    """``loans`` in the stored layout (``principal_minor``, ...) -> ``TERMS_SCHEMA``.
+
+    Settings are resolved once per distinct (product, currency) and per distinct cap input, then
+    joined, so the cost does not grow with the number of loans.
+    """
+    base = loans.select(
+        "loan_id", "borrower_id", "product", "currency",
+        pl.col("principal_minor").alias("principal"),
+        "annual_rate_nano", "term", "frequency", "period_days", "method", "disbursed_on",
+        "first_due_on", "contract_date",
+        pl.col("penalty_rate_daily_nano").alias("penalty_rate_nano"),
+        "lender_type",
+    )
+    pc = base.select("product", "currency").unique()
+    settings = pl.DataFrame(
+        [{"product": p, "currency": c, **product_settings(products[p], c)} for p, c in pc.iter_rows()],
+        schema={"product": pl.String, "currency": pl.String,
+                **{k: TERMS_SCHEMA[k] for k in ("penalty_base", "grace_days", "tolerance", "residual_below",
+                                                "charge_off_dpd", "allocation", "prepayment", "late_fee",
+                                                "late_fee_max_per_period", "late_fee_max_total")}},
+    )
+    cap_inputs = base.select("product", "lender_type", "contract_date").unique()
+    rows = []
+    for p, lt, cd in cap_inputs.iter_rows():
+        rule = caps.resolve(products[p].cap, lt, cd)
+        rows.append({"product": p, "lender_type": lt, "contract_date": cd,
+                     "cap_rate_nano": rule.rate_nano, "cap_switch_on": rule.switch_on,
+                     "cap_rate_after_nano": rule.rate_after_nano})
+    cap_frame = pl.DataFrame(
+        rows,
+        schema={"product": pl.String, "lender_type": pl.String, "contract_date": pl.Date,
+                "cap_rate_nano": pl.Int64, "cap_switch_on": pl.Date, "cap_rate_after_nano": pl.Int64},
+    )
+    out = (
+        base.join(settings, on=["product", "currency"], how="left")
+        .join(cap_frame, on=["product", "lender_type", "contract_date"], how="left", nulls_equal=True)
+    )
+    return out.select(TERMS_SCHEMA.names()).cast(dict(TERMS_SCHEMA))
+
+
+def bucket_schemes(products: Mapping[str, Product]) -> dict[str, tuple[int, ...]]:
+    return {code: p.buckets for code, p in products.items()}

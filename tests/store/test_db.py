@@ -1,0 +1,90 @@
+"""Schema creation and the schema-version guard, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from arrears.store.db import (
+    SchemaError,
+    current_revision,
+    head_revision,
+    make_engine,
+    require_current,
+    upgrade,
+)
+from arrears.store.tables import metadata
+
+
+@pytest.fixture
+def fresh(db_url):
+    """An engine on an empty database (no schema yet)."""
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+def _columns(engine) -> dict[str, set[str]]:
+    insp = inspect(engine)
+    return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
+
+
+def _revision(engine) -> str | None:
+    with engine.connect() as conn:
+        return current_revision(conn)
+
+
+def test_upgrade_creates_the_schema_and_records_head(fresh):
+    assert upgrade(fresh) == head_revision()
+
+    cols = _columns(fresh)
+    assert "alembic_version" in cols
+    for name, table in metadata.tables.items():
+        assert name in cols, f"table {name} missing after upgrade"
+        assert cols[name] == {c.name for c in table.columns}, f"columns of {name} differ"
+    assert _revision(fresh) == head_revision()
+    with fresh.connect() as conn:
+        require_current(conn)  # does not raise
+
+
+def test_upgrade_twice_is_a_no_op(fresh):
+    upgrade(fresh)
+    with fresh.begin() as conn:
+        conn.execute(
+            text(
+                "insert into imports (kind, file_name, sha256, business_date, rows_in_file,"
+                " rows_added, recorded_at) values ('loans', 'a.csv', :sha, '2026-01-31', 1, 1,"
+                " '2026-01-31 12:00:00+00:00')"
+            ),
+            {"sha": "0" * 64},
+        )
+    before = _columns(fresh)
+
+    assert upgrade(fresh) == head_revision()
+
+    assert _columns(fresh) == before
+    assert _revision(fresh) == head_revision()
+    with fresh.connect() as conn:
+        assert conn.execute(text("select count(*) from imports")).scalar_one() == 1
+        versions = conn.execute(text("select version_num from alembic_version")).scalars().all()
+    assert versions == [head_revision()]
+
+
+def test_require_current_refuses_an_empty_database(fresh):
+    with fresh.connect() as conn, pytest.raises(SchemaError, match="arrears db upgrade"):
+        require_current(conn)
+
+
+def test_upgrade_refuses_an_unknown_newer_revision_and_leaves_it_alone(fresh):
+    upgrade(fresh)
+    with fresh.begin() as conn:
+        conn.execute(text("update alembic_version set version_num = '9999_future'"))
+    before = _columns(fresh)
+
+    with pytest.raises(SchemaError, match="9999_future"):
+        upgrade(fresh)
+
+    assert _revision(fresh) == "9999_future"
+    assert _columns(fresh) == before
+    with fresh.connect() as conn, pytest.raises(SchemaError, match="upgrade arrears"):
+        require_current(conn)
