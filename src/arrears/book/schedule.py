@@ -24,7 +24,8 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -239,3 +240,61 @@ def schedule_frame(loans: pl.DataFrame, products: Mapping[str, object]) -> pl.Da
 def instalments_of(frame: pl.DataFrame) -> Iterable[Instalment]:
     for r in frame.sort("n").iter_rows(named=True):
         yield Instalment(r["n"], r["due_on"], r["adjusted_due_on"], r["principal"], r["interest"])
+
+
+def rebuild_future(
+    terms: LoanTerms,
+    future: Sequence[Instalment],
+    balance: int,
+    mode: str,
+    *,
+    first_period_regular: bool,
+) -> list[tuple[int, int]]:
+    """New (principal, interest) for the instalments not yet due, after a principal prepayment
+    leaves ``balance`` to repay. Due dates never change.
+
+    - ``reduce_instalment``: the same number of instalments, re-amortised on the new balance.
+    - ``reduce_term``: the same instalment (annuity) or the same principal per instalment (equal
+      principal), so the loan ends sooner; the instalments left over become zero.
+    Interest is rate x the new running balance for each remaining period; the period running when
+    the prepayment arrives is charged on the new balance as a whole (in the borrower's favour).
+    """
+    if not future:
+        return []
+    m = len(future)
+    start = future[0].due_on
+    r = periodic_rate(terms)
+    if first_period_regular:
+        r1 = r
+    else:
+        r1 = first_period_rate(terms, start)
+    rates = [r1] + [r] * (m - 1)
+    if terms.method == "bullet" or terms.method == "interest_only":
+        return [
+            (balance if k == m - 1 else 0, round_half_up(balance * rates[k])) for k in range(m)
+        ]
+    if mode == "reduce_instalment":
+        sub = LoanTerms(balance, terms.annual_rate_nano, m, terms.frequency, terms.method,
+                        terms.disbursed_on, terms.first_due_on, terms.period_days)
+        if terms.method == "annuity":
+            return _annuity(sub, r, r1)
+        rows, bal, each = [], balance, balance // m
+        for k in range(m):
+            p = bal if k == m - 1 else each
+            rows.append((p, round_half_up(bal * rates[k])))
+            bal -= p
+        return rows
+    if mode == "reduce_term":
+        rows, bal = [], balance
+        # The level instalment: the most common amount among those before the last.
+        level = Counter(i.amount for i in future[:-1] or future).most_common(1)[0][0]
+        for k, inst in enumerate(future):
+            interest = round_half_up(bal * rates[k])
+            if terms.method == "annuity":
+                p = min(max(level - interest, 0), bal) if k < m - 1 else bal
+            else:
+                p = min(inst.principal, bal) if k < m - 1 else bal
+            rows.append((p, interest))
+            bal -= p
+        return rows
+    raise ValueError(f"unknown prepayment mode {mode!r}")

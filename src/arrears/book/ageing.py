@@ -1,0 +1,131 @@
+"""Ageing: days past due, the date of first delinquency, buckets, and charge-off.
+
+- dpd: the day minus the (business-day adjusted) due date of the oldest instalment still unpaid
+  beyond the product's arrears tolerance. The loan is delinquent when dpd exceeds grace_days.
+- dofd: the first day past due of the current delinquency, set when the loan becomes delinquent,
+  kept through partial payments, restructure or settlement, and cleared only by a full cure
+  (dpd back to 0 by payment).
+- buckets: the product's edges; every change is a transition (roll and cure rates come from them).
+- charge-off at the product's charge_off_dpd: interest and penalty stop (interest not yet due is
+  never charged), and later payments are recoveries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from arrears.book.balances import fees_outstanding, penalty_outstanding, unpaid_interest, unpaid_principal
+from arrears.book.products import bucket_labels
+from arrears.book.state import CLOSED, TRANSITIONS
+
+
+def bucket_expr(edges: tuple[int, ...], dpd: pl.Expr) -> pl.Expr:
+    labels = bucket_labels(edges)
+    expr = pl.lit(labels[-1])
+    for edge, label in reversed(list(zip(edges, labels))):
+        expr = pl.when(dpd < edge).then(pl.lit(label)).otherwise(expr)
+    return expr
+
+
+def buckets_by_product(schemes: Mapping[str, tuple[int, ...]], dpd: pl.Expr) -> pl.Expr:
+    out = pl.lit(None, pl.String)
+    for code, edges in schemes.items():
+        out = pl.when(pl.col("product") == code).then(bucket_expr(edges, dpd)).otherwise(out)
+    return out
+
+
+def age(
+    loans: pl.DataFrame,
+    inst: pl.DataFrame,
+    terms: pl.DataFrame,
+    day: dt.date,
+    schemes: Mapping[str, tuple[int, ...]],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """End-of-day ageing. Returns loans, instalments (interest not yet due cancelled at charge-off)
+    and the day's bucket transitions."""
+    t = terms.select("loan_id", "product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
+    per_loan = (
+        inst.join(t.select("loan_id", "tolerance"), on="loan_id")
+        .with_columns((unpaid_principal() + unpaid_interest()).alias("unpaid"))
+        .group_by("loan_id")
+        .agg(
+            pl.col("adjusted_due_on")
+            .filter((pl.col("unpaid") > pl.col("tolerance")) & (pl.col("adjusted_due_on") < day))
+            .min()
+            .alias("oldest_unpaid"),
+            pl.col("unpaid").sum().alias("unpaid_all"),
+            unpaid_principal().sum().alias("principal_left"),
+        )
+    )
+    x = (
+        loans.join(t, on="loan_id", how="left")
+        .join(per_loan, on="loan_id", how="left")
+        .with_columns(
+            pl.when(pl.col("oldest_unpaid").is_null())
+            .then(0)
+            .otherwise((pl.lit(day, pl.Date) - pl.col("oldest_unpaid")).dt.total_days())
+            .alias("dpd_new"),
+        )
+        .with_columns((pl.col("dpd_new") > pl.col("grace_days")).alias("late"))
+    )
+    closed = pl.col("status").is_in(CLOSED)
+    pending = pl.lit(day, pl.Date) < pl.col("disbursed_on")
+    settled_up = (
+        (pl.col("unpaid_all").fill_null(0) == 0) & (penalty_outstanding() == 0) & (fees_outstanding() == 0)
+        & (pl.col("principal_left").fill_null(0) == 0)
+    )
+    charge_off_now = (
+        ~closed & ~pending & (pl.col("status") != "charged_off") & (pl.col("dpd_new") >= pl.col("charge_off_dpd"))
+    )
+    x = x.with_columns(
+        pl.when(closed).then(pl.col("dpd")).otherwise(pl.col("dpd_new")).alias("dpd"),
+        pl.when(closed | pending).then(pl.col("dofd"))
+        .when(pl.col("dpd_new") == 0).then(None)
+        .when(pl.col("late") & pl.col("dofd").is_null()).then(pl.col("oldest_unpaid") + pl.duration(days=1))
+        .otherwise(pl.col("dofd"))
+        .alias("dofd"),
+        pl.when(charge_off_now).then(pl.lit(day, pl.Date)).otherwise(pl.col("charged_off_on")).alias("charged_off_on"),
+        pl.when(closed).then(pl.col("status"))
+        .when(pending).then(pl.lit("pending"))
+        .when(settled_up).then(pl.lit("paid_off"))
+        .when((pl.col("status") == "charged_off") | charge_off_now).then(pl.lit("charged_off"))
+        .when(pl.col("status").is_in(["in_plan", "restructured"]) & ~pl.col("late")).then(pl.col("status"))
+        .when(pl.col("late")).then(pl.lit("delinquent"))
+        .otherwise(pl.lit("current"))
+        .alias("new_status"),
+    )
+    x = x.with_columns(
+        pl.when(closed).then(pl.col("closed_on"))
+        .when(pl.col("new_status") == "paid_off").then(pl.lit(day, pl.Date))
+        .otherwise(pl.col("closed_on")).alias("closed_on"),
+        pl.when(pl.col("new_status") == "paid_off").then(pl.lit("current"))
+        .when(closed | pending).then(pl.col("bucket"))
+        .otherwise(buckets_by_product(schemes, pl.col("dpd")))
+        .alias("new_bucket"),
+    )
+    transitions = x.filter(pl.col("new_bucket") != pl.col("bucket")).select(
+        "loan_id", pl.lit(day, pl.Date).alias("day"), pl.col("bucket").alias("from_bucket"),
+        pl.col("new_bucket").alias("to_bucket"),
+    )
+    x = x.with_columns(
+        pl.when(pl.col("new_bucket") != pl.col("bucket")).then(pl.lit(day, pl.Date))
+        .otherwise(pl.col("bucket_since")).alias("bucket_since"),
+        pl.col("new_bucket").alias("bucket"),
+        pl.col("new_status").alias("status"),
+    )
+    off = x.filter(pl.col("charged_off_on") == day).select("loan_id", pl.lit(True).alias("_off"))
+    if not off.is_empty():
+        inst = (
+            inst.join(off, on="loan_id", how="left")
+            .with_columns(
+                pl.when(pl.col("_off").fill_null(False) & (pl.col("due_on") > day))
+                .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+                .otherwise(pl.col("interest"))
+                .alias("interest")
+            )
+            .drop("_off")
+        )
+    return x.select(loans.columns), inst, transitions.select(TRANSITIONS.names())

@@ -1,0 +1,278 @@
+"""Payment allocation: where every minor unit of the day's money goes.
+
+The day's funds on a loan are its held credit plus the day's payments (credit is spent first, then
+payments in payment_id order, so attribution is deterministic whatever the import order). They
+pay what is due in the product's order; then:
+- if what is left settles the loan in full (interest accrued to date plus all principal not yet
+  due), the loan is paid off and the interest of later periods is never charged;
+- otherwise the product's ``prepayment`` decides: ``hold_as_credit`` keeps it to pay instalments as
+  they fall due; ``reduce_term`` / ``reduce_instalment`` repay principal now and rebuild the
+  instalments not yet due (``schedule.rebuild_future``);
+- anything beyond all that is owed stays as credit. Money is never dropped: for every payment,
+  the sum of its allocations plus its credit equals its amount.
+
+Orders (penalty and fees are held per loan, interest and principal per instalment):
+- ``oldest_first_penalty_fees_interest_principal``: penalty, fees, then each instalment oldest
+  first, its interest before its principal;
+- ``component_major``: penalty, fees, all due interest (oldest first), then all due principal;
+- ``principal_first``: all due principal, all due interest, fees, penalty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from arrears.book import schedule as sch
+from arrears.book.balances import accrued_interest, fees_outstanding, penalty_outstanding, round_micro, with_dues
+from arrears.book.state import ALLOCATIONS
+
+_ORDER = {
+    # component -> (group, use n, rank) per allocation rule
+    "oldest_first_penalty_fees_interest_principal": {
+        "penalty": (0, 0), "fees": (0, 1), "interest": (1, 0), "principal": (1, 1)},
+    "component_major": {"penalty": (0, 0), "fees": (1, 0), "interest": (2, 0), "principal": (3, 0)},
+    "principal_first": {"principal": (0, 0), "interest": (1, 0), "fees": (2, 0), "penalty": (3, 0)},
+}
+
+
+def _order_keys() -> tuple[pl.Expr, pl.Expr]:
+    group = pl.lit(None, pl.Int64)
+    rank = pl.lit(None, pl.Int64)
+    for rule, comps in _ORDER.items():
+        for comp, (g, r) in comps.items():
+            cond = (pl.col("allocation") == rule) & (pl.col("component") == comp)
+            group = pl.when(cond).then(g).otherwise(group)
+            rank = pl.when(cond).then(r).otherwise(rank)
+    return group.alias("k_group"), rank.alias("k_rank")
+
+
+def _waterfall(items: pl.DataFrame, funds_col: str = "funds") -> pl.DataFrame:
+    """Allocate ``funds`` over ``amount`` in the frame's order, per loan."""
+    return items.with_columns(
+        (pl.col("amount").cum_sum().over("loan_id") - pl.col("amount")).alias("before")
+    ).with_columns(
+        (pl.col(funds_col) - pl.col("before")).clip(0).clip(upper_bound=pl.col("amount")).alias("paid")
+    )
+
+
+def allocate(
+    loans: pl.DataFrame,
+    inst: pl.DataFrame,
+    terms: pl.DataFrame,
+    payments: pl.DataFrame,
+    day: dt.date,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Apply the day's payments (and held credit). Returns loans, instalments, allocations."""
+    pay = payments.group_by("loan_id").agg(pl.col("amount").sum().alias("paid_today"))
+    act = (
+        loans.select("loan_id", "status", "credit", "penalty_micro", "penalty_paid", "penalty_waived",
+                     "fees_micro", "fees_paid", "fees_waived", "interest_capped_micro", "interest_capped_posted")
+        .join(pay, on="loan_id", how="left")
+        .with_columns(pl.col("paid_today").fill_null(0))
+        .filter(((pl.col("credit") > 0) | (pl.col("paid_today") > 0)) & (pl.col("status") != "pending")
+                | (pl.col("paid_today") > 0))
+        .with_columns((pl.col("credit") + pl.col("paid_today")).alias("funds"))
+        .join(terms.select("loan_id", "allocation", "prepayment", "annual_rate_nano", "term", "frequency",
+                           "method", "disbursed_on", "first_due_on", "period_days", "principal"),
+              on="loan_id")
+    )
+    if act.is_empty():
+        return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
+    open_ = act.filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"]))
+    d = with_dues(inst.join(open_.select("loan_id"), on="loan_id"), day)
+    due_items = pl.concat(
+        [
+            d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("interest").alias("component"),
+                                              pl.col("unpaid_interest").alias("amount")),
+            d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("principal").alias("component"),
+                                              pl.col("unpaid_principal").alias("amount")),
+            open_.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("penalty").alias("component"),
+                         penalty_outstanding().alias("amount")),
+            open_.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("fees").alias("component"),
+                         fees_outstanding().alias("amount")),
+        ]
+    ).filter(pl.col("amount") > 0)
+    g, r = _order_keys()
+    due_items = (
+        due_items.join(act.select("loan_id", "allocation", "funds"), on="loan_id")
+        .with_columns(g, r)
+        .with_columns(pl.when(pl.col("k_group") == 0).then(0).otherwise(pl.col("n")).alias("k_n"))
+        # Within a group, loan-level components (n = 0) come first; then instalments oldest first.
+        .sort("loan_id", "k_group", "k_n", "k_rank")
+    )
+    paid_due = _waterfall(due_items)
+    left = act.select("loan_id", "funds").join(
+        paid_due.group_by("loan_id").agg(pl.col("paid").sum().alias("spent")), on="loan_id", how="left"
+    ).select("loan_id", (pl.col("funds") - pl.col("spent").fill_null(0)).alias("left"))
+
+    # What settles the rest of the loan today: interest accrued to date plus principal not yet due.
+    acc = accrued_interest(d, day).join(
+        open_.select("loan_id", "interest_capped_micro", "interest_capped_posted"), on="loan_id"
+    ).select(
+        "loan_id", "current_n",
+        (pl.col("accrued_gross") - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")))
+        .clip(0).alias("accrued"),
+    )
+    future = d.filter(~pl.col("is_due") & (pl.col("unpaid_principal") > 0))
+    rest = (
+        open_.select("loan_id", "status", "prepayment")
+        .join(future.group_by("loan_id").agg(pl.col("unpaid_principal").sum().alias("future_principal")),
+              on="loan_id", how="left")
+        .join(acc, on="loan_id", how="left")
+        .join(left, on="loan_id")
+        .with_columns(pl.col("future_principal").fill_null(0), pl.col("accrued").fill_null(0))
+        .with_columns((pl.col("future_principal") + pl.col("accrued")).alias("rest"))
+    )
+    payoff = rest.filter((pl.col("rest") > 0) & (pl.col("left") >= pl.col("rest")))
+    payoff_items = pl.concat([
+        payoff.filter(pl.col("accrued") > 0).select(
+            "loan_id", pl.col("current_n").cast(pl.Int32).alias("n"), pl.lit("interest").alias("component"),
+            pl.col("accrued").alias("amount")),
+        future.join(payoff.select("loan_id"), on="loan_id").select(
+            "loan_id", "n", pl.lit("principal").alias("component"), pl.col("unpaid_principal").alias("amount")),
+    ]).with_columns(pl.col("amount").alias("paid"))
+
+    prepay = rest.filter(
+        (pl.col("left") > 0) & (pl.col("left") < pl.col("rest")) & (pl.col("future_principal") > 0)
+        & pl.col("prepayment").is_in(["reduce_term", "reduce_instalment"])
+        & (pl.col("status") != "charged_off")
+    ).select("loan_id", "prepayment", pl.min_horizontal("left", "future_principal").alias("prepaid"))
+
+    allocated = pl.concat([
+        paid_due.filter(pl.col("paid") > 0).select("loan_id", "n", "component", "paid"),
+        payoff_items.select("loan_id", "n", "component", "paid"),
+        prepay.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("principal").alias("component"),
+                      pl.col("prepaid").alias("paid")),
+    ])
+    # --- apply to the instalments
+    per_inst = allocated.filter(pl.col("n") > 0).group_by("loan_id", "n").agg(
+        pl.col("paid").filter(pl.col("component") == "principal").sum().alias("pp"),
+        pl.col("paid").filter(pl.col("component") == "interest").sum().alias("pi"),
+    )
+    inst = (
+        inst.join(per_inst, on=["loan_id", "n"], how="left")
+        .with_columns(
+            (pl.col("paid_principal") + pl.col("pp").fill_null(0)).alias("paid_principal"),
+            (pl.col("paid_interest") + pl.col("pi").fill_null(0)).alias("paid_interest"),
+        )
+        .drop("pp", "pi")
+    )
+    # A payoff ends the loan's interest: nothing beyond what accrued to today is ever charged.
+    paid_off_ids = payoff.select("loan_id", pl.lit(True).alias("_po"))
+    inst = (
+        inst.join(paid_off_ids, on="loan_id", how="left")
+        .with_columns(
+            pl.when(pl.col("_po").fill_null(False) & (pl.col("due_on") > day))
+            .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+            .otherwise(pl.col("interest"))
+            .alias("interest")
+        )
+        .drop("_po")
+    )
+    if not prepay.is_empty():
+        inst = _rebuild(inst, prepay, act, day)
+
+    # --- apply to the loans, and attribute every allocation (and the credit left) to its source
+    comp_totals = allocated.group_by("loan_id").agg(
+        pl.col("paid").filter(pl.col("component") == "penalty").sum().alias("a_pen"),
+        pl.col("paid").filter(pl.col("component") == "fees").sum().alias("a_fees"),
+        pl.col("paid").sum().alias("a_all"),
+        pl.col("paid").filter((pl.col("component") == "principal") & (pl.col("n") == 0)).sum().alias("a_pre"),
+    )
+    new = (
+        act.select("loan_id", "funds", "paid_today", "status")
+        .join(comp_totals, on="loan_id", how="left")
+        .with_columns(pl.col("a_pen", "a_fees", "a_all", "a_pre").fill_null(0))
+        .with_columns((pl.col("funds") - pl.col("a_all")).alias("new_credit"))
+    )
+    loans = (
+        loans.join(new.select("loan_id", "a_pen", "a_fees", "a_pre", "new_credit", "paid_today"), on="loan_id", how="left")
+        .with_columns(
+            (pl.col("penalty_paid") + pl.col("a_pen").fill_null(0)).alias("penalty_paid"),
+            (pl.col("fees_paid") + pl.col("a_fees").fill_null(0)).alias("fees_paid"),
+            (pl.col("principal_prepaid") + pl.col("a_pre").fill_null(0)).alias("principal_prepaid"),
+            pl.coalesce("new_credit", "credit").alias("credit"),
+            (pl.col("recovered")
+             + pl.when(pl.col("status") == "charged_off").then(pl.col("paid_today").fill_null(0)).otherwise(0))
+            .alias("recovered"),
+        )
+        .drop("a_pen", "a_fees", "a_pre", "new_credit", "paid_today")
+    )
+    allocations = _attribute(allocated, new, act, payments, day)
+    return loans, inst, allocations
+
+
+def _rebuild(inst: pl.DataFrame, prepay: pl.DataFrame, act: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """Rebuild the not-yet-due instalments of loans that prepaid principal (few a day: per loan)."""
+    ids = prepay["loan_id"].to_list()
+    target = inst.filter(pl.col("loan_id").is_in(ids) & (pl.col("due_on") > day)).sort("loan_id", "n")
+    info = {r["loan_id"]: r for r in act.filter(pl.col("loan_id").is_in(ids)).iter_rows(named=True)}
+    prepaid = dict(prepay.select("loan_id", "prepaid").iter_rows())
+    mode = dict(prepay.select("loan_id", "prepayment").iter_rows())
+    updates = []
+    for (loan_id,), rows in target.group_by("loan_id", maintain_order=True):
+        row = info[loan_id]
+        terms = sch.LoanTerms(row["principal"], row["annual_rate_nano"], row["term"], row["frequency"],
+                              row["method"], row["disbursed_on"], row["first_due_on"], row["period_days"])
+        future = [
+            sch.Instalment(r["n"], r["due_on"], r["adjusted_due_on"], r["principal"] - r["paid_principal"] - r["waived_principal"],
+                           r["interest"] - r["paid_interest"] - r["waived_interest"])
+            for r in rows.iter_rows(named=True)
+        ]
+        balance = sum(i.principal for i in future) - prepaid[loan_id]
+        regular = future[0].n > 1 or sch.first_period_rate(terms, future[0].due_on) == sch.periodic_rate(terms)
+        amounts = sch.rebuild_future(terms, future, balance, mode[loan_id], first_period_regular=regular)
+        for r, (p, i) in zip(rows.iter_rows(named=True), amounts):
+            updates.append({"loan_id": loan_id, "n": r["n"],
+                            "new_p": p + r["paid_principal"] + r["waived_principal"],
+                            "new_i": i + r["paid_interest"] + r["waived_interest"]})
+    upd = pl.DataFrame(updates, schema={"loan_id": pl.String, "n": pl.Int32, "new_p": pl.Int64, "new_i": pl.Int64})
+    return (
+        inst.join(upd, on=["loan_id", "n"], how="left")
+        .with_columns(pl.coalesce("new_p", "principal").alias("principal"),
+                      pl.coalesce("new_i", "interest").alias("interest"))
+        .drop("new_p", "new_i")
+    )
+
+
+def _attribute(
+    allocated: pl.DataFrame, new: pl.DataFrame, act: pl.DataFrame, payments: pl.DataFrame, day: dt.date
+) -> pl.DataFrame:
+    """Split each loan's allocations (and the credit left over) across its sources of money."""
+    # Uses: the allocations in the order they were made, then what is left as credit.
+    uses = pl.concat([
+        allocated.select("loan_id", "n", "component", pl.col("paid").alias("amount")),
+        new.filter(pl.col("new_credit") > 0).select(
+            "loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("credit").alias("component"),
+            pl.col("new_credit").alias("amount")),
+    ]).filter(pl.col("amount") > 0).with_columns(
+        pl.int_range(pl.len()).over("loan_id").alias("seq")
+    ).with_columns(
+        pl.col("amount").cum_sum().over("loan_id").alias("u_end")
+    ).with_columns((pl.col("u_end") - pl.col("amount")).alias("u_start"))
+    sources = pl.concat([
+        act.filter(pl.col("credit") > 0).select("loan_id", pl.lit("credit").alias("source"),
+                                                pl.col("credit").alias("s_amount"), pl.lit(0).alias("s_order"),
+                                                pl.lit("").alias("pid")),
+        payments.select("loan_id", pl.col("payment_id").alias("source"), pl.col("amount").alias("s_amount"),
+                        pl.lit(1).alias("s_order"), pl.col("payment_id").alias("pid")),
+    ]).sort("loan_id", "s_order", "pid").with_columns(
+        pl.col("s_amount").cum_sum().over("loan_id").alias("s_end")
+    ).with_columns((pl.col("s_end") - pl.col("s_amount")).alias("s_start"))
+    status = act.select("loan_id", (pl.col("status") == "charged_off").alias("recovery"))
+    out = (
+        uses.join(sources, on="loan_id")
+        .with_columns(
+            (pl.min_horizontal("u_end", "s_end") - pl.max_horizontal("u_start", "s_start")).alias("amount")
+        )
+        .filter(pl.col("amount") > 0)
+        .join(status, on="loan_id")
+        .sort("loan_id", "seq", "s_order", "pid")
+        .select("loan_id", pl.lit(day, pl.Date).alias("day"), "source", "component",
+                pl.col("n").cast(pl.Int32), pl.col("amount").cast(pl.Int64), "recovery")
+    )
+    # Credit carried from earlier days and left unspent is not a new allocation.
+    out = out.filter(~((pl.col("source") == "credit") & (pl.col("component") == "credit")))
+    return out.select(ALLOCATIONS.names())

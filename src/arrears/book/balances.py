@@ -1,0 +1,106 @@
+"""What is owed: per-instalment unpaid amounts and the per-loan balances INTERFACE.md defines.
+
+Used by the step (allocation, payoff, ageing) and by the account view: one definition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+MICRO = 1_000_000
+
+
+def round_micro(expr: pl.Expr) -> pl.Expr:
+    """Micro-units to minor units, half-up (amounts here are never negative)."""
+    return (expr + MICRO // 2) // MICRO
+
+
+def unpaid_principal() -> pl.Expr:
+    return pl.col("principal") - pl.col("paid_principal") - pl.col("waived_principal")
+
+
+def unpaid_interest() -> pl.Expr:
+    return pl.col("interest") - pl.col("interest_capped") - pl.col("paid_interest") - pl.col("waived_interest")
+
+
+def with_dues(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """Instalments with ``is_due`` (contractual due date reached) and their unpaid amounts."""
+    return inst.with_columns(
+        (pl.col("due_on") <= day).alias("is_due"),
+        unpaid_principal().alias("unpaid_principal"),
+        unpaid_interest().alias("unpaid_interest"),
+    )
+
+
+def penalty_outstanding() -> pl.Expr:
+    return round_micro(pl.col("penalty_micro")) - pl.col("penalty_paid") - pl.col("penalty_waived")
+
+
+def fees_outstanding() -> pl.Expr:
+    return round_micro(pl.col("fees_micro")) - pl.col("fees_paid") - pl.col("fees_waived")
+
+
+def accrued_interest(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """Interest earned in the current period and not yet due: pro rata by days, half-up.
+
+    Returns ``loan_id, current_n, accrued_gross`` for loans inside a period on ``day``.
+    """
+    length = (pl.col("due_on") - pl.col("period_start")).dt.total_days()
+    elapsed = (pl.lit(day, pl.Date) - pl.col("period_start")).dt.total_days()
+    return inst.filter((pl.col("period_start") < day) & (pl.col("due_on") > day)).select(
+        "loan_id",
+        pl.col("n").alias("current_n"),
+        ((2 * pl.col("interest") * elapsed + length) // (2 * length)).alias("accrued_gross"),
+    )
+
+
+BALANCE_COLUMNS = (
+    "principal_outstanding", "interest_due", "accrued_interest", "penalty", "fees", "overdue",
+    "total_outstanding", "payoff_amount", "credit",
+)
+
+
+def balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """Per loan: the balances of INTERFACE.md's account view, in minor units.
+
+    ``total_outstanding`` and ``payoff_amount`` never include future interest: only interest on
+    instalments already due and interest accrued to ``day`` in the current period.
+    """
+    d = with_dues(inst, day)
+    per_loan = d.group_by("loan_id").agg(
+        pl.col("unpaid_principal").sum().alias("principal_outstanding"),
+        pl.col("unpaid_interest").filter(pl.col("is_due")).sum().alias("interest_due"),
+        (pl.col("unpaid_principal") + pl.col("unpaid_interest"))
+        .filter(pl.col("adjusted_due_on") < day).sum().alias("past_due"),
+    )
+    acc = accrued_interest(inst, day)
+    out = (
+        loans.join(per_loan, on="loan_id", how="left")
+        .join(acc, on="loan_id", how="left")
+        .with_columns(
+            # Interest stops at charge-off and after closure; capped interest not yet taken off an
+            # instalment is taken off what has accrued.
+            pl.when(pl.col("status").is_in(["charged_off", "paid_off", "settled", "written_off", "pending"]))
+            .then(0)
+            .otherwise(
+                (pl.col("accrued_gross").fill_null(0)
+                 - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted"))).clip(0)
+            )
+            .alias("accrued_interest"),
+            penalty_outstanding().alias("penalty"),
+            fees_outstanding().alias("fees"),
+        )
+        .with_columns(
+            pl.col("principal_outstanding").fill_null(0),
+            pl.col("interest_due").fill_null(0),
+            (pl.col("past_due").fill_null(0) + pl.col("penalty") + pl.col("fees")).alias("overdue"),
+        )
+        .with_columns(
+            (pl.col("principal_outstanding") + pl.col("interest_due") + pl.col("accrued_interest")
+             + pl.col("penalty") + pl.col("fees")).alias("total_outstanding"),
+        )
+        .with_columns((pl.col("total_outstanding") - pl.col("credit")).clip(0).alias("payoff_amount"))
+    )
+    return out.select("loan_id", "current_n", *BALANCE_COLUMNS)

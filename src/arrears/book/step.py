@@ -1,0 +1,186 @@
+"""The day step: ``state(D) = step(state(D-1), events(D))``, over any number of loans at once.
+
+Order within a day, and why:
+1. loans disbursed by D become current;
+2. accrual for the days since the state's date: penalty, fees and the cap, on the balances as they
+   stood at the start of each day (a quiet span of identical days accrues in one go);
+3. capped contractual interest is taken off instalments falling due;
+4. the day's payments (and held credit) are allocated, after the day's accrual, so a payment on D
+   can pay D's penalty and a payoff on D settles everything owed through D;
+5. residuals below the product's threshold are written off;
+6. ageing at the end of D: dpd, dofd, bucket, charge-off, status.
+
+The nightly close calls this for one day over the whole book; the account view calls it for one
+loan, jumping from event day to event day. Neither has a rule of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from arrears.book.accrual import accrue
+from arrears.book.ageing import age
+from arrears.book.allocation import allocate
+from arrears.book.balances import balances, round_micro, with_dues
+from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, check
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    loans: pl.DataFrame
+    inst: pl.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class DayResult:
+    book: Book
+    allocations: pl.DataFrame
+    transitions: pl.DataFrame
+    movements: pl.DataFrame
+
+
+def step(
+    book: Book,
+    terms: pl.DataFrame,
+    payments: pl.DataFrame,
+    day: dt.date,
+    schemes: Mapping[str, tuple[int, ...]],
+) -> DayResult:
+    """Advance every loan in ``book`` to the end of ``day``.
+
+    All loans must share one ``as_of`` before ``day``, and no event may fall strictly between
+    (a payment, a due date, a grace or bucket edge: ``replay.event_days``); ``payments`` are those
+    with value date ``day``.
+    """
+    loans, inst = book.loans, book.inst
+    as_of = _common_as_of(loans)
+    if as_of is not None and as_of >= day:
+        raise ValueError(f"state is as of {as_of}; cannot step to {day}")
+    before = loans
+    disb = terms.select("loan_id", "disbursed_on")
+    loans = (
+        loans.join(disb, on="loan_id", how="left")
+        .with_columns(
+            pl.when((pl.col("status") == "pending") & (pl.col("disbursed_on") <= day))
+            .then(pl.lit("current")).otherwise(pl.col("status")).alias("status")
+        )
+        .drop("disbursed_on")
+    )
+    quiet = (day - as_of).days - 1 if as_of is not None else 0
+    if quiet > 0:
+        loans, inst = accrue(loans, inst, terms, day - dt.timedelta(days=1), quiet)
+    loans, inst = accrue(loans, inst, terms, day, 1)
+    loans, inst = _post_capped_interest(loans, inst, day)
+    loans, inst, allocations = allocate(loans, inst, terms, payments, day)
+    loans, inst, written = _write_off_residuals(loans, inst, terms, payments, day)
+    loans, inst, transitions = age(loans, inst, terms, day, schemes)
+    loans = loans.with_columns(pl.lit(day, pl.Date).alias("as_of"))
+    movements = _movements(before, loans, payments, day)
+    return DayResult(
+        Book(check(loans.select(LOAN_STATE.names()), LOAN_STATE, "loans"),
+             check(inst.select(INSTALMENT_STATE.names()), INSTALMENT_STATE, "instalments")),
+        allocations, transitions, movements,
+    )
+
+
+def _common_as_of(loans: pl.DataFrame) -> dt.date | None:
+    if loans.is_empty():
+        return None
+    lo, hi = loans["as_of"].min(), loans["as_of"].max()
+    if lo != hi:
+        raise ValueError(f"loans are at different dates ({lo} .. {hi}); step them separately")
+    return lo
+
+
+def _post_capped_interest(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """When an instalment falls due, the interest the cap removed during its period comes off it."""
+    falling = inst.filter(pl.col("due_on") == day).select("loan_id", "n", "interest")
+    if falling.is_empty():
+        return loans, inst
+    post = (
+        falling.join(loans.select("loan_id", "interest_capped_micro", "interest_capped_posted"), on="loan_id")
+        .with_columns(
+            pl.min_horizontal(
+                round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted"), pl.col("interest")
+            ).clip(0).alias("post")
+        )
+        .filter(pl.col("post") > 0)
+        .select("loan_id", "n", "post")
+    )
+    if post.is_empty():
+        return loans, inst
+    inst = (
+        inst.join(post, on=["loan_id", "n"], how="left")
+        .with_columns((pl.col("interest_capped") + pl.col("post").fill_null(0)).alias("interest_capped"))
+        .drop("post")
+    )
+    loans = (
+        loans.join(post.select("loan_id", "post"), on="loan_id", how="left")
+        .with_columns((pl.col("interest_capped_posted") + pl.col("post").fill_null(0)).alias("interest_capped_posted"))
+        .drop("post")
+    )
+    return loans, inst
+
+
+def _write_off_residuals(
+    loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, payments: pl.DataFrame, day: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A payment that leaves less than ``residual_writeoff_below`` owed closes the loan: the residual
+    is written off (and recorded) rather than chased."""
+    paid = payments.select("loan_id").unique()
+    if paid.is_empty():
+        return loans, inst, pl.DataFrame({"loan_id": [], "amount": []}, schema={"loan_id": pl.String, "amount": pl.Int64})
+    cand = loans.join(paid, on="loan_id").filter(~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]))
+    bal = balances(cand, inst.join(cand.select("loan_id"), on="loan_id"), day).join(
+        terms.select("loan_id", "residual_below"), on="loan_id"
+    )
+    hit = bal.filter((pl.col("total_outstanding") > 0) & (pl.col("total_outstanding") < pl.col("residual_below"))
+                     & (pl.col("credit") == 0))
+    if hit.is_empty():
+        return loans, inst, hit.select("loan_id", pl.col("total_outstanding").alias("amount"))
+    ids = hit.select("loan_id", pl.lit(True).alias("_w"))
+    d = with_dues(inst, day).join(ids, on="loan_id", how="left").with_columns(pl.col("_w").fill_null(False))
+    inst = d.with_columns(
+        pl.when(pl.col("_w")).then(pl.col("waived_principal") + pl.col("unpaid_principal"))
+        .otherwise(pl.col("waived_principal")).alias("waived_principal"),
+        # Interest due is written off; interest of periods not yet due is simply never charged,
+        # except what has accrued in the current period, which the residual included.
+        pl.when(pl.col("_w") & pl.col("is_due")).then(pl.col("waived_interest") + pl.col("unpaid_interest"))
+        .otherwise(pl.col("waived_interest")).alias("waived_interest"),
+    ).with_columns(
+        pl.when(pl.col("_w") & ~pl.col("is_due"))
+        .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+        .otherwise(pl.col("interest")).alias("interest")
+    ).select(inst.columns)
+    loans = (
+        loans.join(hit.select("loan_id", "penalty", "fees", pl.col("total_outstanding").alias("_amt")), on="loan_id", how="left")
+        .with_columns(
+            (pl.col("penalty_waived") + pl.col("penalty").fill_null(0)).alias("penalty_waived"),
+            (pl.col("fees_waived") + pl.col("fees").fill_null(0)).alias("fees_waived"),
+            (pl.col("written_off") + pl.col("_amt").fill_null(0)).alias("written_off"),
+        )
+        .drop("penalty", "fees", "_amt")
+    )
+    return loans, inst, hit.select("loan_id", pl.col("total_outstanding").alias("amount"))
+
+
+def _movements(before: pl.DataFrame, after: pl.DataFrame, payments: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    cols = ("penalty_micro", "fees_micro", "capped_micro", "written_off")
+    collected = payments.group_by("loan_id").agg(pl.col("amount").sum().alias("collected"))
+    m = (
+        after.select("loan_id", *cols, "charged_off_on")
+        .join(before.select("loan_id", *[pl.col(c).alias(f"{c}_0") for c in cols]), on="loan_id", how="left")
+        .join(collected, on="loan_id", how="left")
+        .select(
+            "loan_id", pl.lit(day, pl.Date).alias("day"),
+            *[(pl.col(c) - pl.col(f"{c}_0").fill_null(0)).alias(c) for c in cols[:3]],
+            pl.col("collected").fill_null(0),
+            (pl.col("written_off") - pl.col("written_off_0").fill_null(0)).alias("written_off"),
+            (pl.col("charged_off_on") == day).fill_null(False).alias("charged_off"),
+        )
+    )
+    return check(m.cast(dict(MOVEMENTS)), MOVEMENTS, "movements")
