@@ -12,5 +12,7 @@ uv run arrears import products "$here/products.toml" --date "$date"
 uv run arrears import borrowers "$here/borrowers.csv" --date "$date"
 uv run arrears import references "$here/references.csv" --date "$date"
 uv run arrears import loans "$here/loans.csv" --date "$date"
-uv run arrears account L001 --as-of "$date"
-uv run arrears account L004 --as-of "$date"
+uv run arrears import payments "$here/payments.csv" --date "$date"
+uv run arrears close-day --date "$date"
+uv run arrears account L001
+uv run arrears account L004

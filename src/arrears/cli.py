@@ -21,8 +21,9 @@ app = typer.Typer(help="Arrears: loans in arrears, collected fairly.", no_args_i
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+# Piped output (CI logs, files) gets a wide fixed width instead of Rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 class Exit:
@@ -72,7 +73,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="products, borrowers, references or loans")],
+    kind: Annotated[str, typer.Argument(help="products, borrowers, references, loans or payments")],
     file: Annotated[Path, typer.Argument(help="A .csv or .parquet file (.toml for products)")],
     date: Annotated[Optional[str], typer.Option("--date", help="Business date the data is valid from (contact details are versioned by it). Default: today.")] = None,
     allow_extra_columns: Annotated[bool, typer.Option("--allow-extra-columns", help="Ignore unknown columns instead of refusing the file.")] = False,
@@ -101,25 +102,88 @@ def import_(
     out.print(f"{kind}: {result.rows_in_file} rows read, {result.rows_added} added", highlight=False)
 
 
+@app.command("close-day")
+def close_day(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="The business day to close (and every unclosed day before it).")],
+    allow_future: Annotated[bool, typer.Option("--allow-future", help="Allow closing more than one day past the system date.")] = False,
+) -> None:
+    """Close business day D: every unclosed day up to D, in order, each committed on its own."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arrears.close.lock import Busy
+    from arrears.close.run import close_days
+    from arrears.problems import BadInput
+    from arrears.store.db import SchemaError
+
+    target = _parse_date(date, "--date")
+    progress = Progress(TextColumn("closing {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    task = None
+
+    def tick(report, done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            task = progress.add_task("close", total=total, day=report.day)
+        progress.update(task, completed=done, day=report.day)
+
+    try:
+        with progress:
+            reports = close_days(_engine(ctx), target, today=dt.date.today(), allow_future=allow_future, on_day=tick)
+    except BadInput as e:
+        for p in e.problems:
+            err.print(f"error: {p}", highlight=False, markup=False)
+        raise typer.Exit(Exit.BAD_INPUT) from None
+    except Busy as e:
+        _fail(str(e))
+    except SchemaError as e:
+        _fail(str(e))
+    if not reports:
+        out.print(f"nothing to close: every day through {target} is closed", highlight=False)
+        return
+    seconds = sum(r.seconds for r in reports)
+    out.print(
+        f"closed {len(reports)} day(s) {reports[0].day} .. {reports[-1].day}: "
+        f"{reports[-1].loans_stepped} loans, {sum(r.loans_rederived for r in reports)} re-derived, {seconds:.2f}s",
+        highlight=False,
+    )
+
+
 @app.command("account")
 def account(
     ctx: typer.Context,
     loan_id: str,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Business date (default: today).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="End of this business day (default: the last closed day, else today).")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="Only facts recorded before this timestamp (ISO 8601 with offset).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """One account: schedule and status as of a business date."""
+    """One account: balances, dpd, bucket, schedule and history as of a business date."""
     from arrears.book.account import account_view
+    from arrears.store import book_io as io
     from arrears.store import queries
     from arrears.store.db import SchemaError, unit_of_work
 
-    day = _parse_date(as_of, "--as-of") or dt.date.today()
+    day = _parse_date(as_of, "--as-of")
+    known = None
+    if known_at is not None:
+        try:
+            known = dt.datetime.fromisoformat(known_at)
+        except ValueError:
+            known = None
+        if known is None or known.tzinfo is None:
+            _fail(f"--known-at: {known_at!r} is not a timestamp with an offset", Exit.BAD_INPUT)
     try:
         with unit_of_work(_engine(ctx)) as conn:
             loan = queries.loan(conn, loan_id)
             if loan is None:
                 _fail(f"no loan {loan_id!r}", Exit.BAD_INPUT)
-            view = account_view(loan, queries.schedule(conn, loan_id), day)
+            if day is None:
+                day = io.last_closed(conn) or dt.date.today()
+            products = io.load_products(conn)
+            view = account_view(
+                loan, io.load_terms(conn, products, [loan_id]), io.load_schedule(conn, [loan_id]),
+                io.load_payments(conn, [loan_id]), io.schemes(products), day, known,
+            )
     except SchemaError as e:
         _fail(str(e))
     if as_json:
@@ -129,16 +193,23 @@ def account(
 
 
 def _print_account(view: dict) -> None:
+    b = view["balances"]
     out.print(
-        f"[bold]{view['loan_id']}[/bold]  borrower {view['borrower_id']}  product {view['product']}\n"
-        f"{view['currency']} {view['principal']} at {view['annual_rate']} ({view['method']}), "
-        f"disbursed {view['disbursed_on']}\n"
-        f"as of {view['as_of']}: [bold]{view['status']}[/bold]",
+        f"[bold]{view['loan_id']}[/bold]  borrower {view['borrower_id']}  product {view['product']}  "
+        f"as of {view['as_of']}\n"
+        f"status [bold]{view['status']}[/bold]  dpd {view['dpd']}  bucket {view['bucket']}  "
+        f"dofd {view['dofd'] or '-'}",
         highlight=False,
     )
-    table = Table("n", "due", "pay by", "principal", "interest", "amount", "status")
+    bal = Table("principal", "interest due", "accrued", "penalty", "fees", "overdue", "total", "payoff", "credit",
+                title=f"balances ({view['currency']})")
+    bal.add_row(*(b[k] for k in ("principal_outstanding", "interest_due", "accrued_interest", "penalty", "fees",
+                                 "overdue", "total_outstanding", "payoff_amount", "credit")))
+    out.print(bal)
+    table = Table("n", "due", "pay by", "principal", "interest", "paid principal", "paid interest", "status")
     for i in view["schedule"]:
-        table.add_row(str(i["n"]), i["due_on"], i["adjusted_due_on"], i["principal"], i["interest"], i["amount"], i["status"])
+        table.add_row(str(i["n"]), i["due_on"], i["adjusted_due_on"], i["principal"], i["interest"],
+                      i["paid_principal"], i["paid_interest"], i["status"])
     out.print(table)
 
 

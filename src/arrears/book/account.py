@@ -1,47 +1,112 @@
-"""The view of one account as of a business date, built from the loan, its schedule and product.
+"""The view of one account as of a business date: INTERFACE.md's ``account`` object.
 
-Foundation I knows no payments yet, so a disbursed loan is ``current``; Foundation II's day step
-replaces the balances with the state the close computes, through the same functions.
+It is derived, never stored: the loan's facts replayed through the same step the close runs
+(``replay``), to the end of ``as_of``, using every fact known now or only those recorded before
+``known_at``. The close's stored state for a closed day is the same by construction (tested).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from arrears.book.schedule import Instalment
+import polars as pl
+
+from arrears.book import payments as pay
+from arrears.book.balances import BALANCE_COLUMNS, balances, with_dues
+from arrears.book.replay import replay
 from arrears.money import format_plain
-from arrears.rates import format_rate
 
 
-def status(loan: Mapping, as_of: dt.date) -> str:
-    return "pending" if as_of < loan["disbursed_on"] else "current"
+def _instalment_status(r: dict, as_of: dt.date) -> str:
+    owed = r["principal"] + r["interest"] - r["interest_capped"] - r["waived_principal"] - r["waived_interest"]
+    paid = r["paid_principal"] + r["paid_interest"]
+    if owed <= paid:
+        return "paid" if owed > 0 or paid > 0 else "cancelled"
+    if r["adjusted_due_on"] < as_of:
+        return "overdue"
+    if r["due_on"] <= as_of:
+        return "due"
+    return "partially_paid" if paid > 0 else "scheduled"
 
 
-def account_view(loan: Mapping, schedule: Sequence[Instalment], as_of: dt.date) -> dict:
+def _loan_level_paid_by_instalment(inst: pl.DataFrame, allocations: pl.DataFrame) -> dict[tuple[int, str], int]:
+    """Penalty and fees are held per loan; for the schedule, each payment of them is shown against
+    the oldest instalment that was past due on its day (or the last one due)."""
+    out: dict[tuple[int, str], int] = {}
+    loan_level = allocations.filter(pl.col("component").is_in(["penalty", "fees"]))
+    if loan_level.is_empty():
+        return out
+    rows = inst.sort("n").select("n", "adjusted_due_on", "due_on").rows()
+    for day, comp, amount in loan_level.select("day", "component", "amount").iter_rows():
+        late = [n for n, adj, _ in rows if adj < day]
+        due = [n for n, _, due in rows if due <= day]
+        n = late[0] if late else (due[-1] if due else rows[0][0])
+        out[(n, comp)] = out.get((n, comp), 0) + amount
+    return out
+
+
+def account_view(
+    loan: Mapping,
+    terms: pl.DataFrame,
+    schedule: pl.DataFrame,
+    payments: pl.DataFrame,
+    schemes: Mapping[str, tuple[int, ...]],
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+) -> dict:
     cur = loan["currency"]
-    st = status(loan, as_of)
+    money = lambda v: format_plain(int(v), cur)  # noqa: E731
+    effective = pay.effective(payments, known_at)
+    hist = replay(terms, schedule, effective, as_of, schemes)
+    loans, inst = hist.book.loans, hist.book.inst
+    state = loans.row(0, named=True)
+    bal = balances(loans, inst, as_of).row(0, named=True)
+    by_inst = _loan_level_paid_by_instalment(inst, hist.allocations)
+    sched = []
+    for r in with_dues(inst, as_of).sort("n").iter_rows(named=True):
+        sched.append({
+            "n": r["n"],
+            "due_on": r["due_on"].isoformat(),
+            "adjusted_due_on": r["adjusted_due_on"].isoformat(),
+            "principal": money(r["principal"]),
+            "interest": money(r["interest"]),
+            "interest_capped": money(r["interest_capped"]),
+            "paid_principal": money(r["paid_principal"]),
+            "paid_interest": money(r["paid_interest"]),
+            "paid_penalty": money(by_inst.get((r["n"], "penalty"), 0)),
+            "paid_fees": money(by_inst.get((r["n"], "fees"), 0)),
+            "status": _instalment_status(r, as_of) if state["status"] != "pending" else "pending",
+        })
+    history = []
+    since = loan["disbursed_on"]
+    bucket = "current"
+    for day, frm, to in hist.transitions.sort("day").select("day", "from_bucket", "to_bucket").iter_rows():
+        history.append({"bucket": frm, "from": since.isoformat(), "to": (day - dt.timedelta(days=1)).isoformat()})
+        since, bucket = day, to
+    if state["status"] != "pending":
+        history.append({"bucket": bucket, "from": since.isoformat(), "to": None})
     return {
         "loan_id": loan["loan_id"],
         "as_of": as_of.isoformat(),
+        "known_at": known_at.isoformat() if known_at else None,
         "borrower_id": loan["borrower_id"],
         "product": loan["product"],
         "currency": cur,
-        "principal": format_plain(loan["principal_minor"], cur),
-        "annual_rate": format_rate(loan["annual_rate_nano"]),
-        "method": loan["method"],
-        "disbursed_on": loan["disbursed_on"].isoformat(),
-        "status": st,
-        "schedule": [
-            {
-                "n": i.n,
-                "due_on": i.due_on.isoformat(),
-                "adjusted_due_on": i.adjusted_due_on.isoformat(),
-                "principal": format_plain(i.principal, cur),
-                "interest": format_plain(i.interest, cur),
-                "amount": format_plain(i.amount, cur),
-                "status": "pending" if st == "pending" else ("due" if i.adjusted_due_on <= as_of else "scheduled"),
-            }
-            for i in schedule
-        ],
+        "status": state["status"],
+        "dpd": state["dpd"],
+        "bucket": state["bucket"],
+        "dofd": state["dofd"].isoformat() if state["dofd"] else None,
+        "charged_off_on": state["charged_off_on"].isoformat() if state["charged_off_on"] else None,
+        "closed_on": state["closed_on"].isoformat() if state["closed_on"] else None,
+        "balances": {k: money(bal[k]) for k in BALANCE_COLUMNS},
+        "capped": money((state["capped_micro"] + 500_000) // 1_000_000),
+        "recovered": money(state["recovered"]),
+        "written_off": money(state["written_off"]),
+        "schedule": sched,
+        "bucket_history": history,
+        "pauses": [],
+        "flags": [],
+        "contacts": [],
+        "promises": [],
     }

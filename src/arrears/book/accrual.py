@@ -66,7 +66,8 @@ def accrue(
     )
     i = i.with_columns(fee_allowed.alias("fee_due"))
     per_loan = i.group_by("loan_id").agg(
-        pl.when(pl.col("late_after") < on)
+        # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
+        pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
         .then(
             pl.when(pl.col("penalty_base") == "overdue_principal_and_interest")
             .then(pl.col("up") + pl.col("ui"))

@@ -85,6 +85,7 @@ def apply(
         IDENTITY,
         what="borrower",
         how_to_correct="identity fields are fixed once imported",
+        file_columns={"monthly_income_minor": "monthly_income"},
     )
     contacts_in_force = _contacts_as_of(conn, ids, business_date)
     incoming = frame.select(ROW, "borrower_id", *CONTACT).unique(

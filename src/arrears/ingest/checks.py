@@ -120,7 +120,7 @@ def known_currency(column: str) -> Check:
 
 
 def _frac(column: str) -> pl.Expr:
-    return pl.col(column).str.extract(r"\.(\d+)$", 1).fill_null("")
+    return pl.col(column).str.strip_chars().str.extract(r"\.(\d+)$", 1).fill_null("")
 
 
 def money(column: str, currency_column: str, *, positive: bool = False) -> list[Check]:
@@ -129,6 +129,11 @@ def money(column: str, currency_column: str, *, positive: bool = False) -> list[
     wrong = ~text.str.contains(_DECIMAL)
     checks = [
         Check(column, pl.col(column).is_not_null() & wrong, _msg("'{}' is not a decimal amount", column)),
+        Check(
+            column,
+            pl.col(column).is_not_null() & ~wrong & (_whole_digits(column) > MAX_WHOLE_DIGITS),
+            _msg("'{}' is too large (at most " + str(MAX_WHOLE_DIGITS) + " digits before the point)", column),
+        ),
         Check(
             column,
             pl.col(column).is_not_null()
@@ -146,22 +151,43 @@ def money(column: str, currency_column: str, *, positive: bool = False) -> list[
         checks.append(
             Check(
                 column,
-                pl.col(column).is_not_null() & ~wrong & (minor_expr(column, currency_column) <= 0),
+                pl.col(column).is_not_null()
+                & ~wrong
+                & (_whole_digits(column) <= MAX_WHOLE_DIGITS)
+                & (minor_expr(column, currency_column) <= 0),
                 _msg("'{}' must be greater than zero", column),
             )
         )
     return checks
 
 
+# Whole digits an amount may have: 10**15 major units times 10**3 (the largest exponent) still fits
+# in Int64, which Polars arithmetic would otherwise silently wrap around.
+MAX_WHOLE_DIGITS = 15
+
+
+def _whole_digits(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.extract(r"^(\d+)", 1).str.len_chars()
+
+
 def minor_expr(column: str, currency_column: str) -> pl.Expr:
     """Decimal text to integer minor units (valid rows only; others come out null or wrong and are
-    refused by ``money`` before anything is stored)."""
+    refused by ``money`` before anything is stored).
+
+    It is evaluated over every row, the refused ones included, so it must not raise on them: the
+    power is clipped at zero (an amount with too many decimals would otherwise ask for 10**-1).
+    """
     exp = exponent_expr(currency_column)
-    whole = pl.col(column).str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
+    # Stripped, as ``money`` checks it: " 100.00" passes the check, so it must convert too.
+    whole = pl.col(column).str.strip_chars().str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
     frac = _frac(column)
     frac_val = pl.when(frac == "").then(0).otherwise(frac.cast(pl.Int64, strict=False))
     scale = pl.lit(10, pl.Int64).pow(exp).cast(pl.Int64)
-    frac_scale = pl.lit(10, pl.Int64).pow(exp - frac.str.len_chars().cast(pl.Int64)).cast(pl.Int64)
+    frac_scale = (
+        pl.lit(10, pl.Int64)
+        .pow((exp - frac.str.len_chars().cast(pl.Int64)).clip(lower_bound=0))
+        .cast(pl.Int64)
+    )
     return whole * scale + frac_val * frac_scale
 
 
@@ -177,7 +203,8 @@ def rate(column: str, *, below: int | None = None) -> list[Check]:
         checks.append(
             Check(
                 column,
-                pl.col(column).str.contains(r"^\d+(\.\d{1,9})?$") & (nano_expr(column) >= below),
+                pl.col(column).str.contains(r"^\d+(\.\d{1,9})?$")
+                & ((_whole_digits(column) > 9) | (nano_expr(column) >= below)),
                 _msg("'{}' is implausibly high (rates are fractions: 0.18 means 18%)", column),
             )
         )
@@ -188,7 +215,12 @@ def nano_expr(column: str) -> pl.Expr:
     whole = pl.col(column).str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
     frac = _frac(column)
     frac_val = pl.when(frac == "").then(0).otherwise(frac.cast(pl.Int64, strict=False))
-    frac_scale = pl.lit(10, pl.Int64).pow(9 - frac.str.len_chars().cast(pl.Int64)).cast(pl.Int64)
+    # Clipped at zero: evaluated over refused rows too (more than 9 decimals), and must not raise.
+    frac_scale = (
+        pl.lit(10, pl.Int64)
+        .pow((9 - frac.str.len_chars().cast(pl.Int64)).clip(lower_bound=0))
+        .cast(pl.Int64)
+    )
     return whole * 1_000_000_000 + frac_val * frac_scale
 
 

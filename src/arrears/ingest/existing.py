@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -18,8 +18,14 @@ def split_new(
     *,
     what: str,
     how_to_correct: str,
+    file_columns: Mapping[str, str] | None = None,
 ) -> tuple[pl.DataFrame, list[Problem]]:
-    """Rows of ``incoming`` not yet stored, and a problem for every stored key whose content differs."""
+    """Rows of ``incoming`` not yet stored, and a problem for every stored key whose content differs.
+
+    ``file_columns`` maps a stored column to the file column it comes from (``principal_minor`` ->
+    ``principal``), so a problem names the column the sender wrote.
+    """
+    file_columns = file_columns or {}
     incoming = incoming.unique(subset=[c for c in incoming.columns if c != ROW], keep="first", maintain_order=True)
     if stored.is_empty():
         return incoming, []
@@ -35,6 +41,14 @@ def split_new(
         differs = joined.filter(exists & ~pl.col(c).eq_missing(pl.col(f"{c}__stored")))
         for row, k, new, old in differs.select(ROW, key, c, f"{c}__stored").iter_rows():
             problems.append(
-                Problem(row, c, f"{what} '{k}' already exists with {c} = {old!r}, not {new!r}; {how_to_correct}")
+                Problem(
+                    row,
+                    file_columns.get(c, c),
+                    f"{what} '{k}' already exists with {c} = {_show(old)}, not {_show(new)}; {how_to_correct}",
+                )
             )
     return joined.filter(~exists).select(incoming.columns), problems
+
+
+def _show(value: object) -> str:
+    return "empty" if value is None else repr(str(value))

@@ -39,6 +39,13 @@ STORED = (
     "takeon_fees_due_minor", "takeon_oldest_unpaid_due_on", "takeon_dofd",
 )
 MAX_TERM = 600
+# Stored columns that are a converted file column (problems name the file's column).
+FILE_COLUMN = {
+    "principal_minor": "principal",
+    "annual_rate_nano": "annual_rate",
+    "penalty_rate_daily_nano": "penalty_rate_daily",
+    **{f"{c}_minor": c for c in MONEY[1:]},
+}
 
 
 def checks(frame: pl.DataFrame) -> list[ck.Check]:
@@ -126,6 +133,7 @@ def apply(
     new, more = split_new(
         frame, stored, "loan_id", STORED, what="loan",
         how_to_correct="change a loan's terms with a correction adjustment",
+        file_columns=FILE_COLUMN,
     )
     problems += more
     if problems:

@@ -52,4 +52,8 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
         return col.dt.strftime("%Y-%m-%d")
     if isinstance(dtype, pl.Datetime):
         return col.dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
+    if isinstance(dtype, pl.Decimal):
+        # The scale is the column's type, not the amount's: 1000.1000 in a Decimal(18, 4) column is
+        # 1000.10 and fits CNY; only non-zero digits beyond the currency's exponent are refused.
+        return col.cast(pl.String).str.replace(r"(\.\d*?)0+$", "${1}").str.replace(r"\.$", "")
     return col.cast(pl.String)

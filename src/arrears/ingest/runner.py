@@ -11,7 +11,7 @@ from types import ModuleType
 import polars as pl
 from sqlalchemy import Engine
 
-from arrears.ingest import borrowers, loans, products, references
+from arrears.ingest import borrowers, loans, payments, products, references
 from arrears.ingest.checks import columns_problems, run_checks, unique_key
 from arrears.ingest.read import ROW, read_rows
 from arrears.problems import BadInput
@@ -22,6 +22,7 @@ TABULAR: dict[str, tuple[ModuleType, str]] = {
     "borrowers": (borrowers, "borrower_id"),
     "references": (references, "reference_id"),
     "loans": (loans, "loan_id"),
+    "payments": (payments, "payment_id"),
 }
 KINDS = ("products", *TABULAR)
 
@@ -58,10 +59,14 @@ def import_file(
         pl.lit(None, pl.String).alias(c) for c in module.OPTIONAL if c not in frame.columns
     )
     problems = run_checks(frame, module.checks(frame)) + unique_key(frame, key)
-    if problems:
-        raise BadInput(problems, source=str(path))
+    # Rows that failed a check still go through the checks against the database (unknown
+    # borrowers, changed content, ...) minus the failing rows, so one run lists *every* problem.
+    # With problems found the transaction is rolled back, so nothing of it lands.
+    bad_rows = sorted({p.row for p in problems if p.row is not None})
+    checked = frame.filter(~pl.col(ROW).is_in(bad_rows)) if bad_rows else frame
     with unit_of_work(engine) as conn:
-        added, problems = module.apply(conn, frame, business_date, now)
+        added, more = module.apply(conn, checked, business_date, now)
+        problems += more
         if problems:
             raise BadInput(problems, source=str(path))  # leaving the block rolls back
         _log(conn, kind, path, digest, business_date, frame.height, added, now)

@@ -28,8 +28,37 @@ def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
                 for row in frame.iter_rows():
                     copy.write_row(row)
     else:
-        conn.execute(table.insert(), frame.to_dicts())
+        _executemany(conn, table, frame)
     return frame.height
+
+
+def _executemany(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    """One DBAPI ``executemany`` of plain tuples, on the command's connection (so in its transaction).
+
+    ``conn.execute(table.insert(), frame.to_dicts())`` builds a dict per row and lets SQLAlchemy
+    process every parameter of every row; on a 100,000-loan import (1.5 million schedule rows) that
+    bookkeeping costs more than SQLite's own work. Values are converted here column by column with
+    the same bind processors SQLAlchemy would apply (dates and timestamps as SQLite text, booleans as
+    0/1), so what is stored, and read back, is exactly what the ORM-free Core path stored.
+    """
+    dialect = conn.dialect
+    marker = {"qmark": "?", "format": "%s"}.get(dialect.paramstyle)
+    if marker is None:  # pragma: no cover - SQLite (qmark) and PostgreSQL (COPY) are what we run on
+        conn.execute(table.insert(), frame.to_dicts())
+        return
+    columns = []
+    for name in frame.columns:
+        values = frame.get_column(name).to_list()
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            values = [None if v is None else process(v) for v in values]
+        columns.append(values)
+    quote = dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in frame.columns)}) "
+        f"VALUES ({', '.join([marker] * len(frame.columns))})"
+    )
+    conn.exec_driver_sql(sql, list(zip(*columns)))
 
 
 def read_table(

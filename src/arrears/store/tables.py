@@ -140,3 +140,98 @@ imports = Table(
     Column("rows_added", Integer, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
+
+# --- Foundation II: payments and the state the close derives -----------------------------------
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", String(64), primary_key=True),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("reverses", String(64)),
+    Column("reason", String(16)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # The close that took this fact into the book; null until then. A fact whose value date is
+    # already closed when it arrives re-derives its loan at the next close.
+    Column("applied_by_close", Date),
+    Index("ix_payments_loan", "loan_id"),
+    Index("ix_payments_unapplied", "applied_by_close"),
+)
+
+closed_days = Table(
+    "closed_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+    Column("loans_stepped", Integer, nullable=False),
+    Column("loans_rederived", Integer, nullable=False),
+    Column("seconds", Text, nullable=False),
+)
+
+loan_state = Table(
+    "loan_state",
+    metadata,
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    *[Column(c, BigInteger, nullable=False) for c in (
+        "credit", "penalty_micro", "penalty_paid", "penalty_waived", "fees_micro", "fees_gross",
+        "fees_paid", "fees_waived", "capped_micro", "interest_capped_micro", "interest_capped_posted",
+        "dpd")],
+    Column("dofd", Date),
+    Column("bucket", String(16), nullable=False),
+    Column("bucket_since", Date, nullable=False),
+    Column("charged_off_on", Date),
+    Column("closed_on", Date),
+    *[Column(c, BigInteger, nullable=False) for c in ("recovered", "written_off", "principal_prepaid")],
+)
+
+instalment_state = Table(
+    "instalment_state",
+    metadata,
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), primary_key=True),
+    Column("n", Integer, primary_key=True),
+    Column("period_start", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("adjusted_due_on", Date, nullable=False),
+    *[Column(c, BigInteger, nullable=False) for c in (
+        "principal", "interest", "interest_capped", "paid_principal", "paid_interest",
+        "waived_principal", "waived_interest", "late_fees")],
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("allocation_id", Integer, primary_key=True, autoincrement=True),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("component", String(16), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("recovery", Boolean, nullable=False),
+    Index("ix_allocations_loan_day", "loan_id", "day"),
+)
+
+bucket_transitions = Table(
+    "bucket_transitions",
+    metadata,
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("from_bucket", String(16), nullable=False),
+    Column("to_bucket", String(16), nullable=False),
+)
+
+movements = Table(
+    "movements",
+    metadata,
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *[Column(c, BigInteger, nullable=False) for c in (
+        "penalty_micro", "fees_micro", "capped_micro", "collected", "written_off")],
+    Column("charged_off", Boolean, nullable=False),
+)
