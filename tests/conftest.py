@@ -255,6 +255,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def second_db_url(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Another empty database on the same backend as ``db_url`` (to compare two runs)."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    dbname = f"t_{uuid.uuid4().hex}"
+    with cluster.connect(autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    try:
+        yield cluster.url(dbname)
+    finally:
+        with cluster.connect(autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
 def engine(db_url: str):
     """An engine on ``db_url`` with the schema upgraded to head."""
     from arrears.store.db import make_engine, upgrade

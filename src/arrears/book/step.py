@@ -25,7 +25,7 @@ import polars as pl
 from arrears.book.accrual import accrue
 from arrears.book.ageing import age
 from arrears.book.allocation import allocate
-from arrears.book.balances import balances, round_micro, with_dues
+from arrears.book.balances import balances, round_micro, unpaid_interest, with_dues
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, check
 
 
@@ -98,7 +98,9 @@ def _common_as_of(loans: pl.DataFrame) -> dt.date | None:
 
 def _post_capped_interest(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """When an instalment falls due, the interest the cap removed during its period comes off it."""
-    falling = inst.filter(pl.col("due_on") == day).select("loan_id", "n", "interest")
+    # Capped off what is still unpaid: a payoff, write-off or charge-off before the due date has
+    # already cut the instalment's interest down to what was paid (or capped) by then.
+    falling = inst.filter(pl.col("due_on") == day).select("loan_id", "n", unpaid_interest().alias("interest"))
     if falling.is_empty():
         return loans, inst
     post = (

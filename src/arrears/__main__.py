@@ -1,0 +1,3 @@
+from arrears.cli import main
+
+main()
