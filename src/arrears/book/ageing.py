@@ -17,7 +17,12 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from arrears.book.balances import fees_outstanding, penalty_outstanding, unpaid_interest, unpaid_principal
+from arrears.book.balances import (
+    fees_outstanding,
+    penalty_outstanding,
+    unpaid_interest,
+    unpaid_principal,
+)
 from arrears.book.products import bucket_labels
 from arrears.book.state import CLOSED, TRANSITIONS
 

@@ -25,7 +25,13 @@ import datetime as dt
 import polars as pl
 
 from arrears.book import schedule as sch
-from arrears.book.balances import accrued_interest, fees_outstanding, penalty_outstanding, round_micro, with_dues
+from arrears.book.balances import (
+    accrued_interest,
+    fees_outstanding,
+    penalty_outstanding,
+    round_micro,
+    with_dues,
+)
 from arrears.book.state import ALLOCATIONS
 
 _ORDER = {

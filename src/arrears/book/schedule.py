@@ -133,12 +133,13 @@ def _annuity(terms: LoanTerms, r: Fraction, r1: Fraction) -> list[tuple[int, int
             if k == n:
                 principal = balance
             else:
-                def miss(p: int) -> Decimal:
-                    after = balance + regular_interest - p
-                    if k == n - 1:
+                # Called at once, inside this iteration: the loop variables are the ones meant.
+                def miss(p: int) -> Decimal:  # noqa: B023
+                    after = balance + regular_interest - p  # noqa: B023
+                    if k == n - 1:  # noqa: B023
                         # Look ahead: the last instalment takes the rest, so aim it at the payment.
                         return abs(after + round_half_up(after * r) - exact_pmt)
-                    return abs(after - exact_balance)
+                    return abs(after - exact_balance)  # noqa: B023
 
                 pay = min((lo, hi), key=miss)
                 principal = min(max(pay - regular_interest, 0), balance)

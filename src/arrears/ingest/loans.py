@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import polars as pl
 from sqlalchemy import Connection
 
-from arrears.book.products import DEFAULT, Product
 from arrears.book.schedule import FREQUENCIES, METHODS, schedule_frame
 from arrears.ingest import checks as ck
 from arrears.ingest.existing import split_new
@@ -16,6 +14,7 @@ from arrears.ingest.read import ROW
 from arrears.ingest.references import _unknown_borrowers
 from arrears.problems import Problem
 from arrears.store import tables as t
+from arrears.store.book_io import load_products
 from arrears.store.bulk import insert_frame, read_table
 
 REQUIRED = (
@@ -107,14 +106,6 @@ def normalise(frame: pl.DataFrame) -> pl.DataFrame:
         ck.date_expr("takeon_oldest_unpaid_due_on").alias("takeon_oldest_unpaid_due_on"),
         ck.date_expr("takeon_dofd").alias("takeon_dofd"),
     )
-
-
-def load_products(conn: Connection) -> dict[str, Product]:
-    stored = read_table(conn, t.products)
-    products = {"default": DEFAULT}
-    for code, definition in stored.select("code", "definition").iter_rows():
-        products[code] = Product.from_dict(json.loads(definition))
-    return products
 
 
 def apply(

@@ -86,8 +86,8 @@ def _reversal_problems(conn: Connection, new: pl.DataFrame) -> list[Problem]:
                               pl.col("amount_minor").alias("o_amount"), pl.col("reverses").alias("o_rev")),
                  on="reverses", how="left")
     out = []
-    for r, pid, target, loan, amt, o_loan, o_amt, o_rev in j.select(
-        ROW, "payment_id", "reverses", "loan_id", "amount_minor", "o_loan", "o_amount", "o_rev"
+    for r, target, loan, amt, o_loan, o_amt, o_rev in j.select(
+        ROW, "reverses", "loan_id", "amount_minor", "o_loan", "o_amount", "o_rev"
     ).iter_rows():
         if o_loan is None:
             out.append(Problem(r, "reverses", f"payment '{target}' is not known"))

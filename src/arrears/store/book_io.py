@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import polars as pl
 from sqlalchemy import Connection, delete, select
 
-from arrears.book.products import Product
+from arrears.book.products import DEFAULT, Product
 from arrears.book.schedule import SCHEDULE_SCHEMA
 from arrears.book.state import ALLOCATIONS, INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, TRANSITIONS
 from arrears.book.step import Book
 from arrears.book.terms import loan_terms
-from arrears.ingest.loans import load_products
 from arrears.store import tables as t
 from arrears.store.bulk import insert_frame, read_table
 
-__all__ = ["load_products"]
-
 _CHUNK = 5_000
+
+
+def load_products(conn: Connection) -> dict[str, Product]:
+    stored = read_table(conn, t.products)
+    products = {"default": DEFAULT}
+    for code, definition in stored.select("code", "definition").iter_rows():
+        products[code] = Product.from_dict(json.loads(definition))
+    return products
 
 
 def _subset(conn: Connection, table, key: str, ids: Sequence[str] | None, schema=None) -> pl.DataFrame:
