@@ -73,7 +73,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="products, borrowers, references, loans or payments")],
+    kind: Annotated[str, typer.Argument(help="products, borrowers, references, loans, payments, contacts, flags or agents")],
     file: Annotated[Path, typer.Argument(help="A .csv or .parquet file (.toml for products)")],
     date: Annotated[Optional[str], typer.Option("--date", help="Business date the data is valid from (contact details are versioned by it). Default: today.")] = None,
     allow_extra_columns: Annotated[bool, typer.Option("--allow-extra-columns", help="Ignore unknown columns instead of refusing the file.")] = False,
@@ -160,7 +160,7 @@ def account(
     """One account: balances, dpd, bucket, schedule and history as of a business date."""
     from arrears.book.account import account_view
     from arrears.store import book_io as io
-    from arrears.store import queries
+    from arrears.store import contact_queries, queries
     from arrears.store.db import SchemaError, unit_of_work
 
     day = _parse_date(as_of, "--as-of")
@@ -180,9 +180,14 @@ def account(
             if day is None:
                 day = io.last_closed(conn) or dt.date.today()
             products = io.load_products(conn)
+            borrower = loan["borrower_id"]
             view = account_view(
                 loan, io.load_terms(conn, products, [loan_id]), io.load_schedule(conn, [loan_id]),
                 io.load_payments(conn, [loan_id]), io.schemes(products), day, known,
+                flags=contact_queries.flags(conn, borrower, loan_id, day, known),
+                contacts=contact_queries.contacts(conn, borrower, loan_id, day, known),
+                promises=contact_queries.promises(conn, loan_id, day, known),
+                adjustments=io.load_adjustments(conn, [loan_id]),
             )
     except SchemaError as e:
         _fail(str(e))

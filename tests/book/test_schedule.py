@@ -165,7 +165,9 @@ def regular_loans(draw):
     period_days = draw(st.integers(1, 365)) if frequency == "days" else None
     return LoanTerms(
         principal=draw(st.integers(1, 10**10)),
-        annual_rate_nano=draw(st.integers(0, NANO)),
+        # 0, or at least 10^-5 a year: below that numpy-financial's float pmt loses whole minor units
+        # to cancellation in (1+r)^n - 1 and stops being a trustworthy reference.
+        annual_rate_nano=draw(st.one_of(st.just(0), st.integers(10_000, NANO))),
         term=draw(st.integers(1, 60)),
         frequency=frequency,
         method=method,

@@ -8,10 +8,11 @@ It is derived, never stored: the loan's facts replayed through the same step the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from arrears.book import adjustments as adj_rules
 from arrears.book import payments as pay
 from arrears.book.balances import BALANCE_COLUMNS, balances, with_dues
 from arrears.book.replay import replay
@@ -54,11 +55,20 @@ def account_view(
     schemes: Mapping[str, tuple[int, ...]],
     as_of: dt.date,
     known_at: dt.datetime | None = None,
+    *,
+    flags: Sequence[Mapping] = (),
+    contacts: Sequence[Mapping] = (),
+    promises: Sequence[Mapping] = (),
+    adjustments: pl.DataFrame | None = None,
 ) -> dict:
     cur = loan["currency"]
     money = lambda v: format_plain(int(v), cur)  # noqa: E731
     effective = pay.effective(payments, known_at)
-    hist = replay(terms, schedule, effective, as_of, schemes)
+    decisions = adjustments if adjustments is not None else pl.DataFrame(schema=adj_rules.ADJUSTMENTS)
+    if known_at is not None and "recorded_at" in decisions.columns:
+        decisions = decisions.filter(pl.col("recorded_at") < known_at)
+    decisions = decisions.select(adj_rules.ADJUSTMENTS.names())
+    hist = replay(terms, schedule, effective, as_of, schemes, decisions)
     loans, inst = hist.book.loans, hist.book.inst
     state = loans.row(0, named=True)
     bal = balances(loans, inst, as_of).row(0, named=True)
@@ -105,8 +115,21 @@ def account_view(
         "written_off": money(state["written_off"]),
         "schedule": sched,
         "bucket_history": history,
-        "pauses": [],
-        "flags": [],
-        "contacts": [],
-        "promises": [],
+        "pauses": [
+            {"reason": p["reason"], "effects": [e for e in adj_rules.PAUSE_EFFECTS if p[e]],
+             "from": p["start_on"].isoformat(),
+             "to": (p["end_on"] - dt.timedelta(days=1)).isoformat() if p["end_on"] else None}
+            for p in adj_rules.pauses(decisions).filter(pl.col("start_on") <= as_of).iter_rows(named=True)
+        ],
+        "restructured_on": state["restructured_on"].isoformat() if state["restructured_on"] else None,
+        "probation_until": state["probation_until"].isoformat() if state["probation_until"] else None,
+        "settlement": (
+            {"amount": money(state["settlement_amount"]), "pay_by": state["settlement_pay_by"].isoformat(),
+             "paid": money(state["settlement_paid"])}
+            if state["settlement_amount"] is not None else None
+        ),
+        "forgiven": money(state["forgiven"]),
+        "flags": [dict(f) for f in flags],
+        "contacts": [dict(c) for c in contacts],
+        "promises": [dict(p) for p in promises],
     }

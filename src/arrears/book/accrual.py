@@ -37,10 +37,18 @@ def _cap_micro_rate(on: dt.date) -> pl.Expr:
 
 
 def accrue(
-    loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, on: dt.date, days: int
+    loans: pl.DataFrame,
+    inst: pl.DataFrame,
+    terms: pl.DataFrame,
+    on: dt.date,
+    days: int,
+    frozen: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Accrue ``days`` days that all look like day ``on``. Fees are charged only when ``on`` is a
-    fee day, and a quiet span never contains one, so they are charged once."""
+    fee day, and a quiet span never contains one, so they are charged once.
+
+    ``frozen``: loans under an accrual freeze on ``on`` (a pause): no penalty, no fees, and their
+    contractual interest for the day is set aside to be waived when its instalment falls due."""
     if days <= 0 or loans.is_empty():
         return loans, inst
     t = terms.select(
@@ -64,7 +72,9 @@ def accrue(
         fee_day & unpaid_beyond_tolerance & pl.col("late_fee").is_not_null()
         & (pl.col("late_fees") < pl.col("late_fee_max_per_period").fill_null(1))
     )
-    i = i.with_columns(fee_allowed.alias("fee_due"))
+    frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], pl.String)
+    i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
+    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due"))
     per_loan = i.group_by("loan_id").agg(
         # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
         pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
@@ -82,11 +92,16 @@ def accrue(
         .sum()
         .alias("interest_day"),
         pl.col("fee_due").sum().alias("fee_count"),
+        pl.col("_frozen").any().alias("frozen"),
     )
     d = (
         live.join(per_loan, on="loan_id")
         .with_columns(
-            (pl.col("base") * pl.col("penalty_rate_nano") // 1000).alias("pen"),
+            # A frozen day earns nothing: its interest is set aside (waived at due), no penalty.
+            pl.when(pl.col("frozen")).then(pl.col("interest_day")).otherwise(0).alias("int_frozen"),
+            pl.when(pl.col("frozen")).then(0).otherwise(pl.col("interest_day")).alias("interest_day"),
+            pl.when(pl.col("frozen")).then(0)
+            .otherwise(pl.col("base") * pl.col("penalty_rate_nano") // 1000).alias("pen"),
             pl.when(pl.col("fee_count") > 0)
             .then(
                 pl.min_horizontal(
@@ -139,6 +154,7 @@ def accrue(
             ((pl.col("pen_overdue_capped") + pl.col("pen_capped") + pl.col("int_capped")) * days
              + pl.col("fee_capped")).alias("d_capped"),
             (pl.col("int_capped") * days).alias("d_int_capped"),
+            (pl.col("int_frozen") * days).alias("d_int_frozen"),
         )
     )
     loans = (
@@ -149,8 +165,9 @@ def accrue(
             (pl.col("fees_gross") + pl.col("d_fees_gross").fill_null(0)).alias("fees_gross"),
             (pl.col("capped_micro") + pl.col("d_capped").fill_null(0)).alias("capped_micro"),
             (pl.col("interest_capped_micro") + pl.col("d_int_capped").fill_null(0)).alias("interest_capped_micro"),
+            (pl.col("interest_frozen_micro") + pl.col("d_int_frozen").fill_null(0)).alias("interest_frozen_micro"),
         )
-        .drop("d_penalty", "d_fees", "d_fees_gross", "d_capped", "d_int_capped")
+        .drop("d_penalty", "d_fees", "d_fees_gross", "d_capped", "d_int_capped", "d_int_frozen")
     )
     charged = i.filter(pl.col("fee_due")).select("loan_id", "n", pl.lit(True).alias("charged"))
     # When max_total leaves room for only part of the fees, the count still rises: the instalment

@@ -42,12 +42,32 @@ def buckets_by_product(schemes: Mapping[str, tuple[int, ...]], dpd: pl.Expr) -> 
     return out
 
 
+def _rank(label: pl.Expr, schemes: Mapping[str, tuple[int, ...]]) -> pl.Expr:
+    order = {lab: i for edges in schemes.values() for i, lab in enumerate(bucket_labels(edges))}
+    return label.replace_strict(order, default=0, return_dtype=pl.Int64)
+
+
+def _worse(a: pl.Expr, b: pl.Expr, schemes: Mapping[str, tuple[int, ...]]) -> pl.Expr:
+    return pl.when(_rank(a, schemes) >= _rank(b, schemes)).then(a).otherwise(b)
+
+
+def _paused(pauses: pl.DataFrame | None, per_loan: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    from arrears.book.adjustments import paused_days
+
+    if pauses is None or pauses.is_empty():
+        return pl.DataFrame(schema={"loan_id": pl.String, "paused": pl.Int64})
+    since = per_loan.filter(pl.col("oldest_unpaid").is_not_null()).select(
+        "loan_id", pl.col("oldest_unpaid").alias("since"))
+    return paused_days(pauses, since, day)
+
+
 def age(
     loans: pl.DataFrame,
     inst: pl.DataFrame,
     terms: pl.DataFrame,
     day: dt.date,
     schemes: Mapping[str, tuple[int, ...]],
+    pauses: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """End-of-day ageing. Returns loans, instalments (interest not yet due cancelled at charge-off)
     and the day's bucket transitions."""
@@ -65,13 +85,17 @@ def age(
             unpaid_principal().sum().alias("principal_left"),
         )
     )
+    paused = _paused(pauses, per_loan, day)
     x = (
         loans.join(t, on="loan_id", how="left")
         .join(per_loan, on="loan_id", how="left")
+        .join(paused, on="loan_id", how="left")
         .with_columns(
             pl.when(pl.col("oldest_unpaid").is_null())
             .then(0)
-            .otherwise((pl.lit(day, pl.Date) - pl.col("oldest_unpaid")).dt.total_days())
+            # Days under an ageing pause (forbearance, disaster) do not count.
+            .otherwise((pl.lit(day, pl.Date) - pl.col("oldest_unpaid")).dt.total_days()
+                       - pl.col("paused").fill_null(0))
             .alias("dpd_new"),
         )
         .with_columns((pl.col("dpd_new") > pl.col("grace_days")).alias("late"))
@@ -82,12 +106,16 @@ def age(
         (pl.col("unpaid_all").fill_null(0) == 0) & (penalty_outstanding() == 0) & (fees_outstanding() == 0)
         & (pl.col("principal_left").fill_null(0) == 0)
     )
+    on_probation = pl.col("probation_until").is_not_null() & (pl.lit(day, pl.Date) <= pl.col("probation_until"))
     charge_off_now = (
-        ~closed & ~pending & (pl.col("status") != "charged_off") & (pl.col("dpd_new") >= pl.col("charge_off_dpd"))
+        ~closed & ~pending & (pl.col("status") != "charged_off")
+        & ((pl.col("dpd_new") >= pl.col("charge_off_dpd")) | (pl.col("status") == "charge_off_now"))
     )
     x = x.with_columns(
         pl.when(closed).then(pl.col("dpd")).otherwise(pl.col("dpd_new")).alias("dpd"),
         pl.when(closed | pending).then(pl.col("dofd"))
+        # A restructure is not a cure: the dofd stays while the account is on probation.
+        .when((pl.col("dpd_new") == 0) & on_probation).then(pl.col("dofd"))
         .when(pl.col("dpd_new") == 0).then(None)
         .when(pl.col("late") & pl.col("dofd").is_null()).then(pl.col("oldest_unpaid") + pl.duration(days=1))
         .otherwise(pl.col("dofd"))
@@ -97,7 +125,8 @@ def age(
         .when(pending).then(pl.lit("pending"))
         .when(settled_up).then(pl.lit("paid_off"))
         .when((pl.col("status") == "charged_off") | charge_off_now).then(pl.lit("charged_off"))
-        .when(pl.col("status").is_in(["in_plan", "restructured"]) & ~pl.col("late")).then(pl.col("status"))
+        .when(on_probation & ~pl.col("late")).then(pl.lit("restructured"))
+        .when((pl.col("status") == "in_plan") & ~pl.col("late")).then(pl.col("status"))
         .when(pl.col("late")).then(pl.lit("delinquent"))
         .otherwise(pl.lit("current"))
         .alias("new_status"),
@@ -108,6 +137,9 @@ def age(
         .otherwise(pl.col("closed_on")).alias("closed_on"),
         pl.when(pl.col("new_status") == "paid_off").then(pl.lit("current"))
         .when(closed | pending).then(pl.col("bucket"))
+        # A missed payment on probation returns the account to its pre-restructure bucket.
+        .when(on_probation & pl.col("late") & pl.col("pre_restructure_bucket").is_not_null())
+        .then(_worse(pl.col("pre_restructure_bucket"), buckets_by_product(schemes, pl.col("dpd")), schemes))
         .otherwise(buckets_by_product(schemes, pl.col("dpd")))
         .alias("new_bucket"),
     )

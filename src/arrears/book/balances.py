@@ -86,7 +86,8 @@ def balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFr
             .then(0)
             .otherwise(
                 (pl.col("accrued_gross").fill_null(0)
-                 - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted"))).clip(0)
+                 - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted"))
+                 - (round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted"))).clip(0)
             )
             .alias("accrued_interest"),
             penalty_outstanding().alias("penalty"),

@@ -49,6 +49,8 @@ class Product:
     cap: str = "none"
     fees: tuple[Fee, ...] = field(default_factory=tuple)
     restructure_probation_months: int = 12
+    restructure_max_per_12_months: int = 1
+    restructure_max_per_5_years: int = 2
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -123,7 +125,8 @@ def _parse_product(code: str, raw: object, problems: list[Problem]) -> Product |
             out["calendar"] = cal
         except ValueError:
             problems.append(Problem(None, f"{code}.calendar", f"unknown calendar {cal!r}"))
-    for key in ("grace_days", "charge_off_dpd", "restructure_probation_months"):
+    for key in ("grace_days", "charge_off_dpd", "restructure_probation_months",
+                "restructure_max_per_12_months", "restructure_max_per_5_years"):
         if key in raw:
             v = raw[key]
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:

@@ -10,13 +10,16 @@ exactly the rules the nightly close runs.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
+from arrears.book import adjustments as adj_rules
 from arrears.book.state import ALLOCATIONS, MOVEMENTS, TRANSITIONS, initial_state
 from arrears.book.step import Book, step
+from arrears.book.takeon import takeon_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +57,104 @@ def event_days(
     return sorted(d for d in days if d is not None and after < d <= until)
 
 
+def _state_days(book: Book) -> set[dt.date]:
+    """Days the state itself schedules: a settlement's deadline, the end of a probation."""
+    out: set[dt.date] = set()
+    one = dt.timedelta(days=1)
+    for col in ("settlement_pay_by", "probation_until"):
+        for d in book.loans[col].drop_nulls().to_list():
+            out |= {d, d + one}
+    return out
+
+
 def replay(
     terms: pl.DataFrame,
     schedule: pl.DataFrame,
     payments: pl.DataFrame,
     until: dt.date,
     schemes: Mapping[str, tuple[int, ...]],
+    adjustments: pl.DataFrame | None = None,
 ) -> History:
-    """The state of ``terms``' loans at the end of ``until``, from their facts alone."""
-    loans, inst = initial_state(terms, schedule)
-    start = terms["disbursed_on"].min() - dt.timedelta(days=1) if not terms.is_empty() else until
+    """The state of ``terms``' loans at the end of ``until``, from their facts alone.
+
+    Take-on loans start from their take-on balances (``book.takeon``) and replay only what
+    happened after their take-on date; the others start before their disbursement.
+    """
+    adjustments = adjustments if adjustments is not None else pl.DataFrame(schema=adj_rules.ADJUSTMENTS)
+    groups = []
+    plain = terms.filter(pl.col("takeon_date").is_null())
+    if not plain.is_empty():
+        groups.append((plain, None))
+    for (day,), group in terms.filter(pl.col("takeon_date").is_not_null()).group_by("takeon_date"):
+        groups.append((group, day))
+    parts = [
+        _replay_group(
+            g, schedule.join(g.select("loan_id"), on="loan_id"),
+            payments.join(g.select("loan_id"), on="loan_id"),
+            adjustments.join(g.select("loan_id"), on="loan_id"), until, schemes, takeon_day,
+        )
+        for g, takeon_day in groups
+    ]
+    if not parts:
+        loans, inst = initial_state(terms, schedule)
+        return History(Book(loans, inst), pl.DataFrame(schema=ALLOCATIONS), pl.DataFrame(schema=TRANSITIONS),
+                       pl.DataFrame(schema=MOVEMENTS))
+    return History(
+        Book(pl.concat([p.book.loans for p in parts]), pl.concat([p.book.inst for p in parts])),
+        pl.concat([p.allocations for p in parts]),
+        pl.concat([p.transitions for p in parts]),
+        pl.concat([p.movements for p in parts]),
+    )
+
+
+def _replay_group(
+    terms: pl.DataFrame,
+    schedule: pl.DataFrame,
+    payments: pl.DataFrame,
+    adjustments: pl.DataFrame,
+    until: dt.date,
+    schemes: Mapping[str, tuple[int, ...]],
+    takeon_day: dt.date | None,
+) -> History:
+    if takeon_day is not None:
+        loans, inst = takeon_state(terms, schedule, schemes)
+        start = takeon_day
+        # Only events after the take-on date are replayed: the other system accounted for the rest.
+        payments = payments.filter(pl.col("paid_on") > takeon_day)
+        adjustments = adjustments.filter(pl.col("effective_on") > takeon_day)
+    else:
+        loans, inst = initial_state(terms, schedule)
+        start = terms["disbursed_on"].min() - dt.timedelta(days=1)
     book = Book(loans.with_columns(pl.lit(start, pl.Date).alias("as_of")), inst)
+    pz = adj_rules.pauses(adjustments)
+    fact_days = set(adjustments["effective_on"].to_list()) | set(pz["start_on"].to_list())
+    fact_days |= set(pz["end_on"].drop_nulls().to_list())
+    for params in adjustments.filter(pl.col("type") == "settlement")["params"].to_list():
+        pay_by = dt.date.fromisoformat(json.loads(params)["pay_by"])
+        fact_days |= {pay_by, pay_by + dt.timedelta(days=1)}
+    ageing = pz.filter(pl.col("ageing_pause"))
+    if not ageing.is_empty():
+        # dpd stands still under an ageing pause, so bucket edges move: step every day from the
+        # first such pause rather than predict where the edges land.
+        first = ageing["start_on"].min()
+        fact_days |= {first + dt.timedelta(days=k) for k in range(max((until - first).days + 1, 0))}
     allocations, transitions, movements = [], [], []
-    for day in event_days(terms, inst, payments, schemes, start, until):
-        result = step(book, terms, payments.filter(pl.col("paid_on") == day), day, schemes)
+    days = event_days(terms, inst, payments, schemes, start, until, tuple(fact_days | _state_days(book)))
+    i = 0
+    while i < len(days):
+        day = days[i]
+        today = adjustments.filter(pl.col("effective_on") == day)
+        result = step(book, terms, payments.filter(pl.col("paid_on") == day), day, schemes, today, pz)
         book = result.book
         allocations.append(result.allocations)
         transitions.append(result.transitions)
         movements.append(result.movements)
+        if not today.filter(pl.col("type").is_in(["restructure", "settlement"])).is_empty():
+            # A new schedule or a deadline: the days ahead are worked out again from the new state.
+            later = event_days(terms, book.inst, payments, schemes, day, until,
+                               tuple(d for d in fact_days | _state_days(book) if d > day))
+            days = days[: i + 1] + later
+        i += 1
     return History(
         book,
         pl.concat(allocations) if allocations else pl.DataFrame(schema=ALLOCATIONS),

@@ -39,6 +39,15 @@ LOAN_STATE = pl.Schema(
         "recovered": pl.Int64,
         "written_off": pl.Int64,
         "principal_prepaid": pl.Int64,  # prepaid principal taken off the schedule, which was rebuilt
+        "interest_frozen_micro": pl.Int64,  # contractual interest of days under an accrual freeze
+        "interest_frozen_posted": pl.Int64,  # of which already waived off due instalments
+        "settlement_amount": pl.Int64,  # an agreed settlement in force (null: none)
+        "settlement_pay_by": pl.Date,
+        "settlement_paid": pl.Int64,  # paid since the settlement was agreed
+        "forgiven": pl.Int64,  # what settlements forgave (a concession, not a write-off)
+        "restructured_on": pl.Date,
+        "probation_until": pl.Date,
+        "pre_restructure_bucket": pl.String,
     }
 )
 
@@ -129,6 +138,15 @@ def initial_state(terms: pl.DataFrame, schedule: pl.DataFrame) -> tuple[pl.DataF
         zero.alias("recovered"),
         zero.alias("written_off"),
         zero.alias("principal_prepaid"),
+        zero.alias("interest_frozen_micro"),
+        zero.alias("interest_frozen_posted"),
+        pl.lit(None, pl.Int64).alias("settlement_amount"),
+        pl.lit(None, pl.Date).alias("settlement_pay_by"),
+        zero.alias("settlement_paid"),
+        zero.alias("forgiven"),
+        pl.lit(None, pl.Date).alias("restructured_on"),
+        pl.lit(None, pl.Date).alias("probation_until"),
+        pl.lit(None, pl.String).alias("pre_restructure_bucket"),
     )
     inst = (
         schedule.join(terms.select("loan_id", "disbursed_on"), on="loan_id")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from arrears.book import adjustments as adj_rules
 from arrears.book.accrual import accrue
 from arrears.book.ageing import age
 from arrears.book.allocation import allocate
@@ -49,13 +50,17 @@ def step(
     payments: pl.DataFrame,
     day: dt.date,
     schemes: Mapping[str, tuple[int, ...]],
+    adjustments: pl.DataFrame | None = None,
+    pauses: pl.DataFrame | None = None,
 ) -> DayResult:
     """Advance every loan in ``book`` to the end of ``day``.
 
     All loans must share one ``as_of`` before ``day``, and no event may fall strictly between
-    (a payment, a due date, a grace or bucket edge: ``replay.event_days``); ``payments`` are those
-    with value date ``day``.
+    (a payment, a due date, a grace or bucket edge: ``replay.event_days``); ``payments`` and
+    ``adjustments`` are those effective on ``day``; ``pauses`` are all known pause intervals.
     """
+    adjustments = adjustments if adjustments is not None else pl.DataFrame(schema=adj_rules.ADJUSTMENTS)
+    pauses = pauses if pauses is not None else pl.DataFrame(schema=adj_rules.PAUSES)
     loans, inst = book.loans, book.inst
     as_of = _common_as_of(loans)
     if as_of is not None and as_of >= day:
@@ -72,12 +77,16 @@ def step(
     )
     quiet = (day - as_of).days - 1 if as_of is not None else 0
     if quiet > 0:
-        loans, inst = accrue(loans, inst, terms, day - dt.timedelta(days=1), quiet)
-    loans, inst = accrue(loans, inst, terms, day, 1)
+        yesterday = day - dt.timedelta(days=1)
+        frozen = adj_rules.in_force(pauses, yesterday, "accrual_freeze")
+        loans, inst = accrue(loans, inst, terms, yesterday, quiet, frozen)
+    loans, inst = accrue(loans, inst, terms, day, 1, adj_rules.in_force(pauses, day, "accrual_freeze"))
     loans, inst = _post_capped_interest(loans, inst, day)
+    loans, inst = adj_rules.apply(loans, inst, terms, adjustments, day)
     loans, inst, allocations = allocate(loans, inst, terms, payments, day)
+    loans, inst = adj_rules.settle_if_paid(loans, inst, payments, day)
     loans, inst, written = _write_off_residuals(loans, inst, terms, payments, day)
-    loans, inst, transitions = age(loans, inst, terms, day, schemes)
+    loans, inst, transitions = age(loans, inst, terms, day, schemes, pauses)
     loans = loans.with_columns(pl.lit(day, pl.Date).alias("as_of"))
     movements = _movements(before, loans, payments, day)
     return DayResult(
@@ -97,18 +106,24 @@ def _common_as_of(loans: pl.DataFrame) -> dt.date | None:
 
 
 def _post_capped_interest(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """When an instalment falls due, the interest the cap removed during its period comes off it."""
-    # Capped off what is still unpaid: a payoff, write-off or charge-off before the due date has
-    # already cut the instalment's interest down to what was paid (or capped) by then.
+    """When an instalment falls due, the interest the cap removed during its period comes off it,
+    and so does the interest of days under an accrual freeze (as a waiver)."""
+    loans, inst = _post(loans, inst, day, "interest_capped_micro", "interest_capped_posted", "interest_capped")
+    return _post(loans, inst, day, "interest_frozen_micro", "interest_frozen_posted", "waived_interest")
+
+
+def _post(
+    loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date, accrued: str, posted: str, into: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    # Off what is still unpaid: a payoff, write-off or charge-off before the due date has already
+    # cut the instalment's interest down to what was paid (or capped) by then.
     falling = inst.filter(pl.col("due_on") == day).select("loan_id", "n", unpaid_interest().alias("interest"))
     if falling.is_empty():
         return loans, inst
     post = (
-        falling.join(loans.select("loan_id", "interest_capped_micro", "interest_capped_posted"), on="loan_id")
+        falling.join(loans.select("loan_id", accrued, posted), on="loan_id")
         .with_columns(
-            pl.min_horizontal(
-                round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted"), pl.col("interest")
-            ).clip(0).alias("post")
+            pl.min_horizontal(round_micro(pl.col(accrued)) - pl.col(posted), pl.col("interest")).clip(0).alias("post")
         )
         .filter(pl.col("post") > 0)
         .select("loan_id", "n", "post")
@@ -117,12 +132,12 @@ def _post_capped_interest(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date)
         return loans, inst
     inst = (
         inst.join(post, on=["loan_id", "n"], how="left")
-        .with_columns((pl.col("interest_capped") + pl.col("post").fill_null(0)).alias("interest_capped"))
+        .with_columns((pl.col(into) + pl.col("post").fill_null(0)).alias(into))
         .drop("post")
     )
     loans = (
         loans.join(post.select("loan_id", "post"), on="loan_id", how="left")
-        .with_columns((pl.col("interest_capped_posted") + pl.col("post").fill_null(0)).alias("interest_capped_posted"))
+        .with_columns((pl.col(posted) + pl.col("post").fill_null(0)).alias(posted))
         .drop("post")
     )
     return loans, inst

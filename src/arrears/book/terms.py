@@ -43,7 +43,29 @@ TERMS_SCHEMA = pl.Schema(
         "cap_rate_nano": pl.Int64,
         "cap_switch_on": pl.Date,
         "cap_rate_after_nano": pl.Int64,
+        "business_day_rule": pl.String,
+        "calendar": pl.String,
+        "restructure_probation_months": pl.Int64,
+        # A loan taken over mid-life: only events after takeon_date are replayed (book/takeon.py).
+        "takeon_date": pl.Date,
+        "takeon_principal_outstanding": pl.Int64,
+        "takeon_interest_due": pl.Int64,
+        "takeon_penalty_due": pl.Int64,
+        "takeon_fees_due": pl.Int64,
+        "takeon_oldest_unpaid_due_on": pl.Date,
+        "takeon_dofd": pl.Date,
     }
+)
+
+
+_TAKEON_SOURCES = (
+    ("takeon_date", "takeon_date"),
+    ("takeon_principal_outstanding_minor", "takeon_principal_outstanding"),
+    ("takeon_interest_due_minor", "takeon_interest_due"),
+    ("takeon_penalty_due_minor", "takeon_penalty_due"),
+    ("takeon_fees_due_minor", "takeon_fees_due"),
+    ("takeon_oldest_unpaid_due_on", "takeon_oldest_unpaid_due_on"),
+    ("takeon_dofd", "takeon_dofd"),
 )
 
 
@@ -65,6 +87,9 @@ def product_settings(product: Product, currency: str) -> dict:
         "late_fee": parse_amount(fee.amount, currency) if fee else None,
         "late_fee_max_per_period": fee.max_per_period if fee else None,
         "late_fee_max_total": parse_amount(fee.max_total, currency) if fee and fee.max_total else None,
+        "business_day_rule": product.business_day_rule,
+        "calendar": product.calendar,
+        "restructure_probation_months": product.restructure_probation_months,
     }
 
 
@@ -80,7 +105,11 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
         "annual_rate_nano", "term", "frequency", "period_days", "method", "disbursed_on",
         "first_due_on", "contract_date",
         pl.col("penalty_rate_daily_nano").alias("penalty_rate_nano"),
-        "lender_type",
+        pl.col("lender_type").cast(pl.String),
+        *[
+            pl.col(src).alias(dst) if src in loans.columns else pl.lit(None).alias(dst)
+            for src, dst in _TAKEON_SOURCES
+        ],
     )
     pc = base.select("product", "currency").unique()
     settings = pl.DataFrame(
@@ -88,7 +117,9 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
         schema={"product": pl.String, "currency": pl.String,
                 **{k: TERMS_SCHEMA[k] for k in ("penalty_base", "grace_days", "tolerance", "residual_below",
                                                 "charge_off_dpd", "allocation", "prepayment", "late_fee",
-                                                "late_fee_max_per_period", "late_fee_max_total")}},
+                                                "late_fee_max_per_period", "late_fee_max_total",
+                                                "business_day_rule", "calendar",
+                                                "restructure_probation_months")}},
     )
     cap_inputs = base.select("product", "lender_type", "contract_date").unique()
     rows = []

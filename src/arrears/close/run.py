@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, Engine, update
 
+from arrears.book import adjustments as adj_rules
 from arrears.book import payments as pay
 from arrears.book.replay import replay
 from arrears.book.state import initial_state
 from arrears.book.step import Book, step
+from arrears.book.takeon import takeon_state
 from arrears.close.lock import exclusive
 from arrears.problems import BadInput, Problem
 from arrears.store import book_io as io
@@ -82,43 +84,60 @@ def close_days(
 
 def close_one(conn: Connection, day: dt.date) -> DayReport:
     started = time.perf_counter()
+    yesterday = day - dt.timedelta(days=1)
     products = io.load_products(conn)
     schemes = io.schemes(products)
-    terms = io.load_terms(conn, products).filter(pl.col("disbursed_on") <= day)
+    terms = io.load_terms(conn, products).filter(
+        (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day))
+    )
     book = io.load_book(conn)
     facts = io.load_payments(conn)
-    stale = book.loans.filter(pl.col("as_of") != day - dt.timedelta(days=1))
+    decisions = io.load_adjustments(conn)
+    stale = book.loans.filter(pl.col("as_of") != yesterday)
     if not stale.is_empty():
-        raise RuntimeError(f"stored state is not at {day - dt.timedelta(days=1)} for {stale.height} loans")
+        raise RuntimeError(f"stored state is not at {yesterday} for {stale.height} loans")
     known = book.loans["loan_id"]
     new = terms.filter(~pl.col("loan_id").is_in(known.implode()))
-    # A reversal takes its payment out as of the payment's own value date, so any new one re-derives.
-    backdated = facts.filter(
+    # Facts for days already closed re-derive their loans: payments and decisions dated before
+    # today, any reversal (it takes its payment out as of the payment's own value date), and any
+    # correction (the loan's terms themselves changed).
+    late_payments = facts.filter(
         pl.col("applied_by_close").is_null() & ((pl.col("paid_on") < day) | pl.col("reverses").is_not_null())
-    )["loan_id"].unique()
-    # Loans to derive from their facts up to yesterday: those that arrived after their disbursement
-    # had been closed, and those with facts for days already closed.
-    # (A loan disbursed today has no past to re-derive: it starts fresh below.)
-    before_today = terms.filter(pl.col("disbursed_on") < day)["loan_id"]
-    redo_ids = pl.concat([new.filter(pl.col("disbursed_on") < day)["loan_id"], backdated]).unique()
-    redo_ids = redo_ids.filter(redo_ids.is_in(before_today.implode())).sort().to_list()
+    )["loan_id"]
+    late_decisions = decisions.filter(
+        pl.col("applied_by_close").is_null() & ((pl.col("effective_on") < day) | (pl.col("type") == "correction"))
+    )["loan_id"]
+    # (A loan disbursed or taken on today has no past here to re-derive: it starts fresh below.)
+    started_before = terms.filter(
+        (pl.col("disbursed_on") < day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") < day))
+    )["loan_id"]
+    redo_ids = pl.concat([new["loan_id"], late_payments, late_decisions]).unique()
+    redo_ids = redo_ids.filter(redo_ids.is_in(started_before.implode())).sort().to_list()
     effective = pay.effective(facts)
+    adjustments = decisions.select(adj_rules.ADJUSTMENTS.names())
     if redo_ids:
         sub = terms.filter(pl.col("loan_id").is_in(redo_ids))
         hist = replay(sub, io.load_schedule(conn, redo_ids), effective.filter(pl.col("loan_id").is_in(redo_ids)),
-                      day - dt.timedelta(days=1), schemes)
+                      yesterday, schemes, adjustments.filter(pl.col("loan_id").is_in(redo_ids)))
         io.replace_history(conn, redo_ids, hist.allocations, hist.transitions, hist.movements)
         book = Book(
             pl.concat([book.loans.filter(~pl.col("loan_id").is_in(redo_ids)), hist.book.loans]),
             pl.concat([book.inst.filter(~pl.col("loan_id").is_in(redo_ids)), hist.book.inst]),
         )
-    fresh = new.filter(pl.col("disbursed_on") == day)
+    fresh = new.filter((pl.col("disbursed_on") == day) & pl.col("takeon_date").is_null())
     if not fresh.is_empty():
         fl, fi = initial_state(fresh, io.load_schedule(conn, fresh["loan_id"].to_list()))
         book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
-    result = step(book, terms, effective.filter(pl.col("paid_on") == day), day, schemes)
+    result = step(book, terms, effective.filter(pl.col("paid_on") == day), day, schemes,
+                  adjustments.filter(pl.col("effective_on") == day), adj_rules.pauses(adjustments))
+    out = result.book
+    taken_on = new.filter(pl.col("takeon_date") == day)
+    if not taken_on.is_empty():
+        # Taken over today: the other system's balances are the state at the end of today.
+        tl, ti = takeon_state(taken_on, io.load_schedule(conn, taken_on["loan_id"].to_list()), schemes)
+        out = Book(pl.concat([out.loans, tl]), pl.concat([out.inst, ti]))
     _fault("before-write", day)
-    io.save_book(conn, result.book)
+    io.save_book(conn, out)
     io.append_history(conn, result.allocations, result.transitions, result.movements)
     _fault("before-commit", day)
     conn.execute(
@@ -127,9 +146,15 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
                (t.payments.c.paid_on <= day) | t.payments.c.reverses.is_not(None))
         .values(applied_by_close=day)
     )
+    conn.execute(
+        update(t.adjustments)
+        .where(t.adjustments.c.applied_by_close.is_(None),
+               (t.adjustments.c.effective_on <= day) | (t.adjustments.c.type == "correction"))
+        .values(applied_by_close=day)
+    )
     seconds = time.perf_counter() - started
     conn.execute(t.closed_days.insert(), [{
-        "day": day, "closed_at": dt.datetime.now(dt.timezone.utc), "loans_stepped": result.book.loans.height,
+        "day": day, "closed_at": dt.datetime.now(dt.timezone.utc), "loans_stepped": out.loans.height,
         "loans_rederived": len(redo_ids), "seconds": f"{seconds:.3f}",
     }])
-    return DayReport(day, result.book.loans.height, len(redo_ids), seconds)
+    return DayReport(day, out.loans.height, len(redo_ids), seconds)

@@ -31,7 +31,9 @@ def apply_file(conn: Connection, path: Path, now: dt.datetime) -> int:
     new = []
     for code, product in products.items():
         text = canonical(product)
-        if code in stored and stored[code] != text:
+        # Compared as products, not as text: a setting added in a later version (with its default)
+        # does not make a product stored before it "different".
+        if code in stored and Product.from_dict(json.loads(stored[code])) != product:
             problems.append(
                 Problem(None, f"products.{code}", "already exists with a different definition; "
                         "products are versioned by code: add a new code for new terms")

@@ -11,7 +11,17 @@ from types import ModuleType
 import polars as pl
 from sqlalchemy import Engine
 
-from arrears.ingest import borrowers, loans, payments, products, references
+from arrears.ingest import (
+    adjustments,
+    agents,
+    borrowers,
+    contacts,
+    flags,
+    loans,
+    payments,
+    products,
+    references,
+)
 from arrears.ingest.checks import columns_problems, run_checks, unique_key
 from arrears.ingest.read import ROW, read_rows
 from arrears.problems import BadInput
@@ -23,6 +33,10 @@ TABULAR: dict[str, tuple[ModuleType, str]] = {
     "references": (references, "reference_id"),
     "loans": (loans, "loan_id"),
     "payments": (payments, "payment_id"),
+    "adjustments": (adjustments, "adjustment_id"),
+    "contacts": (contacts, "event_id"),
+    "flags": (flags, "flag_id"),
+    "agents": (agents, "agent_id"),
 }
 KINDS = ("products", *TABULAR)
 

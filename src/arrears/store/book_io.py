@@ -53,6 +53,14 @@ def load_payments(conn: Connection, ids: Sequence[str] | None = None) -> pl.Data
     )
 
 
+def load_adjustments(conn: Connection, ids: Sequence[str] | None = None) -> pl.DataFrame:
+    a = _subset(conn, t.adjustments, "loan_id", ids)
+    return a.select(
+        "adjustment_id", "loan_id", "type", "effective_on", pl.col("amount_minor").alias("amount"),
+        "params", "approved_by", "recorded_at", "applied_by_close",
+    )
+
+
 def load_book(conn: Connection, ids: Sequence[str] | None = None) -> Book:
     loans = _subset(conn, t.loan_state, "loan_id", ids).cast(dict(LOAN_STATE)).select(LOAN_STATE.names())
     inst = _subset(conn, t.instalment_state, "loan_id", ids).cast(dict(INSTALMENT_STATE)).select(

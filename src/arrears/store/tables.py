@@ -188,6 +188,16 @@ loan_state = Table(
     Column("charged_off_on", Date),
     Column("closed_on", Date),
     *[Column(c, BigInteger, nullable=False) for c in ("recovered", "written_off", "principal_prepaid")],
+    # Foundation III: freezes, settlements, restructures (migration 0004).
+    Column("interest_frozen_micro", BigInteger, nullable=False, server_default="0"),
+    Column("interest_frozen_posted", BigInteger, nullable=False, server_default="0"),
+    Column("settlement_amount", BigInteger),
+    Column("settlement_pay_by", Date),
+    Column("settlement_paid", BigInteger, nullable=False, server_default="0"),
+    Column("forgiven", BigInteger, nullable=False, server_default="0"),
+    Column("restructured_on", Date),
+    Column("probation_until", Date),
+    Column("pre_restructure_bucket", String(16)),
 )
 
 instalment_state = Table(
@@ -234,4 +244,143 @@ movements = Table(
     *[Column(c, BigInteger, nullable=False) for c in (
         "penalty_micro", "fees_micro", "capped_micro", "collected", "written_off")],
     Column("charged_off", Boolean, nullable=False),
+)
+
+# --- Contacts, flags and agents (the facts the compliance engine reads) ------------------------
+
+# What happened when someone was contacted. ``at`` is stored in UTC; ``at_offset`` keeps the offset
+# the sender wrote (``+08:00``), so the local time of the contact, which the hours and day-based
+# caps are about, is recovered exactly: local = at + offset.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("borrower_id", String(64), ForeignKey("borrowers.borrower_id"), nullable=False),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id")),
+    Column("loan_ids", Text),  # every loan it is about, loan_id included: sorted, semicolon-separated
+    Column("action_id", String(64)),
+    Column("channel", String(16), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at_offset", String(6), nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("party", String(64), nullable=False),
+    Column("address", Text),
+    Column("outcome", String(32), nullable=False),
+    Column("written", Boolean),
+    Column("promise_amount_minor", BigInteger),
+    Column("promise_currency", String(3)),
+    Column("promise_date", Date),
+    Column("hours_from", String(5)),
+    Column("hours_to", String(5)),
+    Column("recording_ref", Text),
+    Column("agency_id", String(64)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_contacts_borrower_at", "borrower_id", "at"),
+)
+
+# Which loans each contact is about (per person per debt counts; the account view). A contact that
+# names no loan has no row here: it is about the borrower, so about every loan.
+contact_loans = Table(
+    "contact_loans",
+    metadata,
+    Column("event_id", String(64), ForeignKey("contacts.event_id"), primary_key=True),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), primary_key=True),
+    Index("ix_contact_loans_loan", "loan_id"),
+)
+
+# Facts with a start and an end. A lift sets ``end_on`` and records when (``lifted_at``) and by which
+# flags row (``lifted_by``); ``start_on`` and the rest never change.
+flags = Table(
+    "flags",
+    metadata,
+    Column("flag_id", String(64), primary_key=True),
+    Column("borrower_id", String(64), ForeignKey("borrowers.borrower_id"), nullable=False),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id")),
+    Column("flag", String(32), nullable=False),
+    Column("value", Text),
+    Column("start_on", Date, nullable=False),
+    Column("end_on", Date),
+    Column("source", String(16), nullable=False),
+    Column("written", Boolean),
+    Column("event_id", String(64)),  # the contact that set it (source = contact)
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("lifted_at", DateTime(timezone=True)),
+    Column("lifted_by", String(64)),
+    Index("ix_flags_borrower", "borrower_id"),
+    Index("ix_flags_lifted_by", "lifted_by"),
+)
+
+promises = Table(
+    "promises",
+    metadata,
+    Column("promise_id", String(64), primary_key=True),  # the contact's event_id
+    Column("borrower_id", String(64), ForeignKey("borrowers.borrower_id"), nullable=False),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("promise_date", Date, nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # open; kept / broken by the close (later)
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_promises_loan", "loan_id"),
+)
+
+# A payment arrangement accepted on a contact: the contract is unchanged and arrears keep ageing.
+arrangements = Table(
+    "arrangements",
+    metadata,
+    Column("arrangement_id", String(64), primary_key=True),  # the contact's event_id
+    Column("borrower_id", String(64), ForeignKey("borrowers.borrower_id"), nullable=False),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id")),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Agents, versioned by business date like borrower contact details: who could collect where, and
+# how much, on the day a plan was made stays answerable.
+agents = Table(
+    "agents",
+    metadata,
+    Column("agent_id", String(64), primary_key=True),
+    Column("valid_from", Date, primary_key=True),
+    Column("team", String(64), nullable=False),
+    Column("languages", Text, nullable=False),  # semicolon-separated BCP 47 tags
+    Column("jurisdictions", Text, nullable=False),  # semicolon-separated: CN, GB, US-XX
+    Column("daily_calls", Integer, nullable=False),
+    Column("daily_visits", Integer, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --- Foundation III: adjustments (the money-side decisions) and their audit -------------------
+
+adjustments = Table(
+    "adjustments",
+    metadata,
+    Column("adjustment_id", String(64), primary_key=True),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("params", Text),  # canonical JSON
+    Column("approved_by", String(64)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # As for payments: the close that took it into the book; null until then.
+    Column("applied_by_close", Date),
+    Index("ix_adjustments_loan", "loan_id"),
+)
+
+# A correction re-derives a loan from corrected terms; what the loan was before and after is kept.
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("adjustment_id", String(64), ForeignKey("adjustments.adjustment_id"), primary_key=True),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("approved_by", String(64)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,370 @@
+"""Adjustments: the money-side decisions a collections team makes, applied by the day step.
+
+Applied on their ``effective_on`` day, after that day's accrual and before its payments, so a
+waiver granted on a call can be met by a payment the same day. What each one does, and why:
+
+- ``waive_penalty`` / ``waive_fees``: that much (or all) of the loan's penalty or fees.
+- ``waive_interest``: that much (or all) of the interest already due, oldest instalment first.
+  Interest not yet due is not waived: reduce the rate with a restructure instead.
+- ``pause_start`` / ``pause_end``: a pause is a fact with a start and an end (``pauses``). Its
+  effects: ``contact_hold`` (compliance only), ``accrual_freeze`` (no penalty, no fees, and the
+  contractual interest of frozen days is waived when its instalment falls due), and
+  ``ageing_pause`` (the paused days do not count in dpd). By reason: dispute, bankruptcy and
+  deceased hold contact only, since those accounts keep ageing (reporting them as current would
+  misreport them); breathing_space adds the freeze; forbearance and disaster pause all three.
+- ``restructure``: a new schedule from the effective day on the principal outstanding, plus
+  whatever arrears the decision capitalises. Arrears carried stay owed: penalty and fees as they
+  are, interest on the first new instalment. Waived arrears are waived. Old instalments are closed
+  out. dpd resets to the new schedule; dofd stays, since a restructure is not a cure. During the
+  probation period a missed payment returns the account to its pre-restructure bucket.
+- ``settlement``: an agreed amount and a ``pay_by`` date. When the payments since the agreement
+  reach the amount by ``pay_by``, the rest is waived and the loan is ``settled``. Paid late or
+  short, nothing is waived; the payments were ordinary payments.
+- ``charge_off`` (by decision) and ``write_off`` (everything owed is written off; the loan closes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+
+from arrears.book import schedule as sch
+from arrears.book.balances import (
+    MICRO,
+    accrued_interest,
+    fees_outstanding,
+    penalty_outstanding,
+    round_micro,
+    unpaid_interest,
+    unpaid_principal,
+    with_dues,
+)
+from arrears.calendar import roll
+from arrears.rates import parse_rate
+
+ADJUSTMENTS = pl.Schema(
+    {
+        "adjustment_id": pl.String,
+        "loan_id": pl.String,
+        "type": pl.String,
+        "effective_on": pl.Date,
+        "amount": pl.Int64,  # minor units; null = all (waivers)
+        "params": pl.String,  # JSON text
+        "approved_by": pl.String,
+    }
+)
+
+PAUSES = pl.Schema(
+    {
+        "loan_id": pl.String,
+        "reason": pl.String,
+        "contact_hold": pl.Boolean,
+        "accrual_freeze": pl.Boolean,
+        "ageing_pause": pl.Boolean,
+        "start_on": pl.Date,
+        "end_on": pl.Date,  # the first day no longer paused; null while the pause lasts
+    }
+)
+
+TYPES = (
+    "waive_penalty", "waive_interest", "waive_fees", "pause_start", "pause_end", "restructure",
+    "settlement", "charge_off", "write_off", "correction",
+)
+PAUSE_REASONS = ("hardship", "forbearance", "disaster", "dispute", "bankruptcy", "deceased", "breathing_space")
+PAUSE_EFFECTS = ("contact_hold", "accrual_freeze", "ageing_pause")
+DEFAULT_EFFECTS = {
+    "dispute": ("contact_hold",),
+    "bankruptcy": ("contact_hold",),
+    "deceased": ("contact_hold",),
+    "breathing_space": ("contact_hold", "accrual_freeze"),
+    "forbearance": PAUSE_EFFECTS,
+    "disaster": PAUSE_EFFECTS,
+    "hardship": ("contact_hold", "accrual_freeze"),
+}
+TREATMENTS = ("capitalise", "carry", "waive")
+
+
+def pause_effects(params: dict) -> tuple[str, ...]:
+    effects = params.get("effects")
+    return tuple(effects) if effects else DEFAULT_EFFECTS[params["reason"]]
+
+
+def pauses(adjustments: pl.DataFrame) -> pl.DataFrame:
+    """Pause intervals from ``pause_start`` / ``pause_end`` facts (one open pause per loan at a time)."""
+    rows = []
+    open_: dict[str, dict] = {}
+    adj = adjustments.filter(pl.col("type").is_in(["pause_start", "pause_end"])).sort("loan_id", "effective_on", "adjustment_id")
+    for r in adj.iter_rows(named=True):
+        if r["type"] == "pause_start":
+            params = json.loads(r["params"] or "{}")
+            effects = pause_effects(params)
+            open_[r["loan_id"]] = {
+                "loan_id": r["loan_id"], "reason": params["reason"],
+                **{e: e in effects for e in PAUSE_EFFECTS}, "start_on": r["effective_on"], "end_on": None,
+            }
+        elif r["loan_id"] in open_:
+            p = open_.pop(r["loan_id"])
+            rows.append({**p, "end_on": r["effective_on"]})
+    rows.extend(open_.values())
+    return pl.DataFrame(rows, schema=PAUSES)
+
+
+def in_force(p: pl.DataFrame, day: dt.date, effect: str) -> pl.DataFrame:
+    """Loans with a pause carrying ``effect`` on ``day``."""
+    return p.filter(
+        pl.col(effect) & (pl.col("start_on") <= day) & (pl.col("end_on").is_null() | (pl.col("end_on") > day))
+    ).select("loan_id").unique()
+
+
+def paused_days(p: pl.DataFrame, since: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """Per loan, days under an ageing pause in (since, day]; ``since`` has loan_id and ``since``."""
+    a = p.filter(pl.col("ageing_pause")).join(since, on="loan_id")
+    if a.is_empty():
+        return pl.DataFrame(schema={"loan_id": pl.String, "paused": pl.Int64})
+    lo = pl.max_horizontal(pl.col("start_on"), pl.col("since") + pl.duration(days=1))
+    hi = pl.min_horizontal(pl.coalesce("end_on", pl.lit(day + dt.timedelta(days=1), pl.Date)),
+                           pl.lit(day + dt.timedelta(days=1), pl.Date))
+    return a.with_columns((hi - lo).dt.total_days().clip(0).alias("paused")).group_by("loan_id").agg(
+        pl.col("paused").sum()
+    )
+
+
+def _waive_loan_level(loans: pl.DataFrame, adj: pl.DataFrame, kind: str) -> pl.DataFrame:
+    col, outstanding = {"waive_penalty": ("penalty_waived", penalty_outstanding()),
+                        "waive_fees": ("fees_waived", fees_outstanding())}[kind]
+    w = adj.filter(pl.col("type") == kind).group_by("loan_id").agg(
+        pl.col("amount").sum().alias("_w"), pl.col("amount").is_null().any().alias("_all"))
+    if w.is_empty():
+        return loans
+    return (
+        loans.join(w, on="loan_id", how="left")
+        .with_columns(
+            (pl.col(col) + pl.when(pl.col("_all")).then(outstanding)
+             .otherwise(pl.min_horizontal(pl.col("_w"), outstanding)).fill_null(0).clip(0)).alias(col)
+        )
+        .drop("_w", "_all")
+    )
+
+
+def _waive_interest(inst: pl.DataFrame, adj: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    w = adj.filter(pl.col("type") == "waive_interest").group_by("loan_id").agg(
+        pl.col("amount").sum().alias("_w"), pl.col("amount").is_null().any().alias("_all"))
+    if w.is_empty():
+        return inst
+    d = with_dues(inst, day).join(w, on="loan_id", how="left").sort("loan_id", "n")
+    owed = pl.when(pl.col("is_due")).then(pl.col("unpaid_interest")).otherwise(0)
+    d = d.with_columns((owed.cum_sum().over("loan_id") - owed).alias("_before"), owed.alias("_owed"))
+    take = pl.when(pl.col("_w").is_null() & ~pl.col("_all").fill_null(False)).then(0).when(pl.col("_all")).then(
+        pl.col("_owed")).otherwise((pl.col("_w") - pl.col("_before")).clip(0).clip(upper_bound=pl.col("_owed")))
+    return d.with_columns((pl.col("waived_interest") + take).alias("waived_interest")).select(inst.columns)
+
+
+def _write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | None, into: str = "written_off"):
+    """Waive everything a loan owes (principal, interest due and accrued, penalty, fees), recording
+    the amount in ``into`` (``written_off``, or ``forgiven`` for a settlement's concession)."""
+    if ids.is_empty():
+        return loans, inst, pl.DataFrame(schema={"loan_id": pl.String, "amount": pl.Int64})
+    mark = ids.select("loan_id", pl.lit(True).alias("_w"))
+    d = with_dues(inst, day).join(mark, on="loan_id", how="left").with_columns(pl.col("_w").fill_null(False))
+    acc = accrued_interest(inst.join(mark, on="loan_id"), day)
+    d = d.join(acc, on="loan_id", how="left")
+    amount_inst = d.filter(pl.col("_w")).group_by("loan_id").agg(
+        (pl.col("unpaid_principal").sum() + pl.col("unpaid_interest").filter(pl.col("is_due")).sum()).alias("_i"),
+        pl.col("accrued_gross").first().fill_null(0).alias("_acc"),
+    )
+    inst = d.with_columns(
+        pl.when(pl.col("_w")).then(pl.col("waived_principal") + pl.col("unpaid_principal"))
+        .otherwise(pl.col("waived_principal")).alias("waived_principal"),
+        pl.when(pl.col("_w") & pl.col("is_due")).then(pl.col("waived_interest") + pl.col("unpaid_interest"))
+        .when(pl.col("_w") & (pl.col("n") == pl.col("current_n")))
+        .then(pl.col("waived_interest") + pl.col("accrued_gross").fill_null(0))
+        .otherwise(pl.col("waived_interest")).alias("waived_interest"),
+    ).with_columns(
+        # Interest of periods not yet run is never charged.
+        pl.when(pl.col("_w") & ~pl.col("is_due"))
+        .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+        .otherwise(pl.col("interest")).alias("interest")
+    ).select(inst.columns)
+    loans = (
+        loans.join(amount_inst, on="loan_id", how="left")
+        .join(mark, on="loan_id", how="left")
+        .with_columns(pl.col("_w").fill_null(False))
+        .with_columns(
+            pl.when(pl.col("_w")).then(penalty_outstanding()).otherwise(0).alias("_p"),
+            pl.when(pl.col("_w")).then(fees_outstanding()).otherwise(0).alias("_f"),
+        )
+        .with_columns(
+            (pl.col("penalty_waived") + pl.col("_p")).alias("penalty_waived"),
+            (pl.col("fees_waived") + pl.col("_f")).alias("fees_waived"),
+            (pl.col(into) + pl.when(pl.col("_w")).then(
+                pl.col("_i").fill_null(0) + pl.col("_acc").fill_null(0) + pl.col("_p") + pl.col("_f")).otherwise(0)
+             ).alias(into),
+            pl.when(pl.col("_w") & pl.lit(status is not None)).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"),
+            pl.when(pl.col("_w") & pl.lit(status is not None)).then(pl.lit(day, pl.Date))
+            .otherwise(pl.col("closed_on")).alias("closed_on"),
+        )
+    )
+    amounts = loans.filter(pl.col("_w")).select("loan_id", (pl.col("_i").fill_null(0) + pl.col("_acc").fill_null(0)
+                                                            + pl.col("_p") + pl.col("_f")).alias("amount"))
+    return loans.drop("_i", "_acc", "_w", "_p", "_f"), inst, amounts
+
+
+def apply(
+    loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, adj: pl.DataFrame, day: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The adjustments effective on ``day`` (already filtered to it), in a fixed order."""
+    if adj.is_empty():
+        return loans, inst
+    loans = _waive_loan_level(loans, adj, "waive_penalty")
+    loans = _waive_loan_level(loans, adj, "waive_fees")
+    inst = _waive_interest(inst, adj, day)
+    restructures = adj.filter(pl.col("type") == "restructure")
+    if not restructures.is_empty():
+        loans, inst = _restructure(loans, inst, terms, restructures, day)
+    settle = adj.filter(pl.col("type") == "settlement").select(
+        "loan_id", pl.col("amount").alias("_amt"),
+        pl.col("params").map_elements(lambda p: json.loads(p)["pay_by"], return_dtype=pl.String)
+        .str.to_date().alias("_by"),
+    )
+    if not settle.is_empty():
+        loans = (
+            loans.join(settle, on="loan_id", how="left")
+            .with_columns(
+                pl.coalesce("_amt", "settlement_amount").alias("settlement_amount"),
+                pl.coalesce("_by", "settlement_pay_by").alias("settlement_pay_by"),
+                pl.when(pl.col("_amt").is_not_null()).then(0).otherwise(pl.col("settlement_paid")).alias("settlement_paid"),
+            )
+            .drop("_amt", "_by")
+        )
+    off = adj.filter(pl.col("type") == "charge_off").select("loan_id").unique()
+    if not off.is_empty():
+        loans = loans.join(off.with_columns(pl.lit(True).alias("_co")), on="loan_id", how="left").with_columns(
+            pl.when(pl.col("_co").fill_null(False) & ~pl.col("status").is_in(["paid_off", "settled", "written_off",
+                                                                               "charged_off"]))
+            .then(pl.lit("charge_off_now")).otherwise(pl.col("status")).alias("status")
+        ).drop("_co")
+    wo = adj.filter(pl.col("type") == "write_off").select("loan_id").unique()
+    if not wo.is_empty():
+        loans, inst, _ = _write_off_all(loans, inst, wo, day, "written_off")
+    return loans, inst
+
+
+def settle_if_paid(
+    loans: pl.DataFrame, inst: pl.DataFrame, payments: pl.DataFrame, day: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """After the day's payments: count them towards an agreed settlement; settle or let it lapse."""
+    if loans.filter(pl.col("settlement_amount").is_not_null()).is_empty():
+        return loans, inst
+    paid = payments.group_by("loan_id").agg(pl.col("amount").sum().alias("_paid"))
+    loans = loans.join(paid, on="loan_id", how="left").with_columns(
+        pl.when(pl.col("settlement_amount").is_not_null())
+        .then(pl.col("settlement_paid") + pl.col("_paid").fill_null(0)).otherwise(pl.col("settlement_paid"))
+        .alias("settlement_paid")
+    ).drop("_paid")
+    done = loans.filter(
+        pl.col("settlement_amount").is_not_null() & (pl.col("settlement_paid") >= pl.col("settlement_amount"))
+        & (pl.lit(day, pl.Date) <= pl.col("settlement_pay_by"))
+        & ~pl.col("status").is_in(["paid_off", "settled", "written_off"])
+    ).select("loan_id")
+    if not done.is_empty():
+        # What a settlement forgives is a concession, not a loss written off.
+        loans, inst, _ = _write_off_all(loans, inst, done, day, "settled", into="forgiven")
+    lapse = (pl.col("settlement_amount").is_not_null() & (
+        (pl.lit(day, pl.Date) >= pl.col("settlement_pay_by")) | pl.col("status").is_in(["settled", "paid_off"])))
+    return loans.with_columns(
+        pl.when(lapse).then(None).otherwise(pl.col("settlement_amount")).alias("settlement_amount"),
+        pl.when(lapse).then(None).otherwise(pl.col("settlement_pay_by")).alias("settlement_pay_by"),
+        pl.when(lapse).then(0).otherwise(pl.col("settlement_paid")).alias("settlement_paid"),
+    ), inst
+
+
+def _restructure(loans, inst, terms, restructures, day):
+    """Close out the old instalments and append the new schedule (per loan: restructures are few)."""
+    d = with_dues(inst, day)
+    acc = accrued_interest(inst, day)
+    new_rows, closed, loan_updates = [], [], []
+    t = {r["loan_id"]: r for r in terms.iter_rows(named=True)}
+    state = {r["loan_id"]: r for r in loans.iter_rows(named=True)}
+    for r in restructures.iter_rows(named=True):
+        lid = r["loan_id"]
+        p = json.loads(r["params"])
+        treat = {"penalty": "carry", "interest": "capitalise", "fees": "carry", **p.get("arrears", {})}
+        rows = d.filter(pl.col("loan_id") == lid).sort("n")
+        principal = int(rows["unpaid_principal"].sum())
+        interest_due = int(rows.filter(pl.col("is_due"))["unpaid_interest"].sum())
+        accrued = int(acc.filter(pl.col("loan_id") == lid)["accrued_gross"].sum())
+        interest = interest_due + accrued
+        s = state[lid]
+        penalty = round_micro_int(s["penalty_micro"]) - s["penalty_paid"] - s["penalty_waived"]
+        fees = round_micro_int(s["fees_micro"]) - s["fees_paid"] - s["fees_waived"]
+        capital = principal + sum(v for k, v in (("interest", interest), ("penalty", penalty), ("fees", fees))
+                                  if treat[k] == "capitalise")
+        tr = t[lid]
+        rate = parse_rate(str(p["annual_rate"])) if "annual_rate" in p else tr["annual_rate_nano"]
+        first_due = dt.date.fromisoformat(p["first_due_on"]) if p.get("first_due_on") else None
+        new_terms = sch.LoanTerms(capital, rate, int(p["term"]), p.get("frequency", tr["frequency"]),
+                                  p.get("method", tr["method"]), day, first_due, tr["period_days"])
+        built = sch.build(new_terms)
+        base_n = int(rows["n"].max())
+        prev = day
+        for k, inst_ in enumerate(built):
+            extra = interest if (k == 0 and treat["interest"] == "carry") else 0
+            new_rows.append({
+                "loan_id": lid, "n": base_n + inst_.n, "period_start": prev, "due_on": inst_.due_on,
+                "adjusted_due_on": roll(inst_.due_on, tr["business_day_rule"], tr["calendar"]),
+                "principal": inst_.principal, "interest": inst_.interest + extra,
+            })
+            prev = inst_.due_on
+        closed.append({"loan_id": lid, "waive_interest": treat["interest"] == "waive", "accrued": accrued})
+        loan_updates.append({
+            "loan_id": lid, "_pen_w": penalty if treat["penalty"] in ("waive", "capitalise") else 0,
+            "_fee_w": fees if treat["fees"] in ("waive", "capitalise") else 0,
+            "_probation": sch.add_months(day, int(tr["restructure_probation_months"])),
+        })
+    c = pl.DataFrame(closed, schema={"loan_id": pl.String, "waive_interest": pl.Boolean, "accrued": pl.Int64})
+    # Old instalments: what was unpaid moves to the new schedule (or is waived); nothing is left owing on them.
+    old = d.join(c, on="loan_id", how="left").with_columns(pl.col("waive_interest").is_not_null().alias("_r"))
+    old = old.with_columns(
+        pl.when(pl.col("_r")).then(pl.col("paid_principal") + pl.col("waived_principal"))
+        .otherwise(pl.col("principal")).alias("principal"),
+        pl.when(pl.col("_r") & pl.col("waive_interest") & pl.col("is_due"))
+        .then(pl.col("waived_interest") + pl.col("unpaid_interest")).otherwise(pl.col("waived_interest"))
+        .alias("waived_interest"),
+    ).with_columns(
+        pl.when(pl.col("_r")).then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+        .otherwise(pl.col("interest")).alias("interest"),
+    ).select(inst.columns)
+    zero = {c: 0 for c in ("interest_capped", "paid_principal", "paid_interest", "waived_principal",
+                           "waived_interest", "late_fees")}
+    added = pl.DataFrame([{**r, **zero} for r in new_rows], schema=inst.schema)
+    inst = pl.concat([old, added]).sort("loan_id", "n")
+    u = pl.DataFrame(loan_updates, schema={"loan_id": pl.String, "_pen_w": pl.Int64, "_fee_w": pl.Int64,
+                                           "_probation": pl.Date})
+    loans = (
+        loans.join(u, on="loan_id", how="left")
+        .with_columns(
+            (pl.col("penalty_waived") + pl.col("_pen_w").fill_null(0)).alias("penalty_waived"),
+            (pl.col("fees_waived") + pl.col("_fee_w").fill_null(0)).alias("fees_waived"),
+            pl.when(pl.col("_probation").is_not_null()).then(pl.lit(day, pl.Date))
+            .otherwise(pl.col("restructured_on")).alias("restructured_on"),
+            pl.coalesce("_probation", "probation_until").alias("probation_until"),
+            pl.when(pl.col("_probation").is_not_null()).then(pl.col("bucket"))
+            .otherwise(pl.col("pre_restructure_bucket")).alias("pre_restructure_bucket"),
+            pl.when(pl.col("_probation").is_not_null()).then(pl.lit("restructured"))
+            .otherwise(pl.col("status")).alias("status"),
+        )
+        .drop("_pen_w", "_fee_w", "_probation")
+    )
+    return loans, inst
+
+
+def round_micro_int(v: int) -> int:
+    return (v + MICRO // 2) // MICRO
+
+
+__all__ = [
+    "ADJUSTMENTS", "PAUSES", "apply", "in_force", "paused_days", "pauses", "settle_if_paid",
+    "unpaid_interest", "unpaid_principal", "round_micro",
+]
