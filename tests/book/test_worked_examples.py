@@ -631,3 +631,31 @@ def test_j_charge_off_at_120_dpd_and_recovery():
     assert v.recovered == 20_000
     check_balances(v, principal_outstanding=1_000_000, interest_due=63_324 - 8_167,
                    accrued_interest=0, penalty=0, fees=0, total_outstanding=1_055_157)
+
+
+def test_g_paying_just_under_the_payoff_never_costs_less_than_the_payoff():
+    # Loan (a) on 02-10: payoff 927,772 = principal 923,320 + interest earned 4,452. Paying 300 fen
+    # less under reduce_term: the earned interest is paid first (4,452 on instalment 2), then
+    # principal 923,020; 300 of principal stays owed on the rebuilt schedule. Nothing earned is
+    # forgiven, so paying less never costs less than the payoff.
+    v = _prepay_case("reduce_term", D(2026, 2, 10), extra=927_472)
+    assert v.alloc_rows(D(2026, 2, 10)) == [("interest", 2, 4_452), ("principal", 0, 923_020)]
+    assert (v.status, v.credit, v.principal_outstanding) == ("current", 0, 300)
+    # Instalment 2 rebuilt on 300: 300 x 1.5% = 4.5 -> 5 for the period, plus the 4,452 earned and paid.
+    inst2 = v.inst.filter(pl.col("n") == 2).row(0, named=True)
+    assert (inst2["principal"], inst2["interest"], inst2["paid_interest"]) == (300, 4_457, 4_452)
+    assert 927_472 + v.payoff_amount >= 927_772
+
+
+def test_i_residual_short_of_a_payoff_is_written_off_even_when_held_as_credit():
+    # hold_as_credit, residual_writeoff_below 5.00: paying the 02-10 payoff (927,772) less 3.00
+    # settles the loan; the 300-fen shortfall is written off instead of sitting as owed.
+    product = Product("res_credit", calendar="CN", cap="cn_licensed_24", prepayment="hold_as_credit",
+                      residual_writeoff_below="5.00")
+    payments = pays(("p1", 91_680, D(2026, 2, 1)), ("p2", 927_772 - 300, D(2026, 2, 10)))
+    v = View(make_loan(product), payments, D(2026, 2, 10))
+    assert (v.status, v.written_off, v.credit, v.total_outstanding) == ("paid_off", 300, 0, 0)
+    # 6.00 short is beyond the threshold: held as credit, nothing written off.
+    payments = pays(("p1", 91_680, D(2026, 2, 1)), ("p2", 927_772 - 600, D(2026, 2, 10)))
+    v = View(make_loan(product), payments, D(2026, 2, 10))
+    assert (v.status, v.written_off, v.credit) == ("current", 0, 927_772 - 600)

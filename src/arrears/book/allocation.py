@@ -81,7 +81,8 @@ def allocate(
                 | (pl.col("paid_today") > 0))
         .with_columns((pl.col("credit") + pl.col("paid_today")).alias("funds"))
         .join(terms.select("loan_id", "allocation", "prepayment", "annual_rate_nano", "term", "frequency",
-                           "method", "disbursed_on", "first_due_on", "period_days", "principal"),
+                           "method", "disbursed_on", "first_due_on", "period_days", "principal",
+                           "residual_below"),
               on="loan_id")
     )
     if act.is_empty():
@@ -123,7 +124,7 @@ def allocate(
     )
     future = d.filter(~pl.col("is_due") & (pl.col("unpaid_principal") > 0))
     rest = (
-        open_.select("loan_id", "status", "prepayment")
+        open_.select("loan_id", "status", "prepayment", "residual_below")
         .join(future.group_by("loan_id").agg(pl.col("unpaid_principal").sum().alias("future_principal")),
               on="loan_id", how="left")
         .join(acc, on="loan_id", how="left")
@@ -131,26 +132,48 @@ def allocate(
         .with_columns(pl.col("future_principal").fill_null(0), pl.col("accrued").fill_null(0))
         .with_columns((pl.col("future_principal") + pl.col("accrued")).alias("rest"))
     )
-    payoff = rest.filter((pl.col("rest") > 0) & (pl.col("left") >= pl.col("rest")))
-    payoff_items = pl.concat([
-        payoff.filter(pl.col("accrued") > 0).select(
-            "loan_id", pl.col("current_n").cast(pl.Int32).alias("n"), pl.lit("interest").alias("component"),
-            pl.col("accrued").alias("amount")),
-        future.join(payoff.select("loan_id"), on="loan_id").select(
-            "loan_id", "n", pl.lit("principal").alias("component"), pl.col("unpaid_principal").alias("amount")),
-    ]).with_columns(pl.col("amount").alias("paid"))
+    # Short of the payoff by less than the product's residual threshold still settles the loan: the
+    # shortfall is written off after allocation (``step._write_off_residuals``), not chased.
+    payoff = rest.filter(
+        (pl.col("rest") > 0) & (pl.col("left") > 0) & (pl.col("rest") - pl.col("left") < pl.col("residual_below").clip(1))
+    )
+    payoff_items = _waterfall(
+        pl.concat([
+            payoff.filter(pl.col("accrued") > 0).select(
+                "loan_id", pl.col("current_n").cast(pl.Int32).alias("n"), pl.lit("interest").alias("component"),
+                pl.col("accrued").alias("amount")),
+            future.join(payoff.select("loan_id"), on="loan_id").select(
+                "loan_id", "n", pl.lit("principal").alias("component"), pl.col("unpaid_principal").alias("amount")),
+        ]).with_columns(pl.col("component").replace_strict({"interest": 0, "principal": 1},
+                                                           return_dtype=pl.Int64).alias("_k"))
+        .sort("loan_id", "_k", "n")
+        .join(payoff.select("loan_id", pl.col("left").alias("funds")), on="loan_id"),
+    ).filter(pl.col("paid") > 0)
 
-    prepay = rest.filter(
+    prepay = rest.join(payoff.select("loan_id"), on="loan_id", how="anti").filter(
         (pl.col("left") > 0) & (pl.col("left") < pl.col("rest")) & (pl.col("future_principal") > 0)
         & pl.col("prepayment").is_in(["reduce_term", "reduce_instalment"])
         & (pl.col("status") != "charged_off")
-    ).select("loan_id", "prepayment", pl.min_horizontal("left", "future_principal").alias("prepaid"))
+    ).with_columns(
+        # Enough to repay all principal but short of the payoff: the interest already earned in the
+        # running period is paid first, so what is left owing is principal (and paying a little
+        # less than the payoff never costs less than paying it).
+        pl.when(pl.col("left") >= pl.col("future_principal")).then(pl.min_horizontal("left", "accrued"))
+        .otherwise(0).alias("earned_paid"),
+    ).select(
+        "loan_id", "prepayment", "current_n", "earned_paid",
+        pl.min_horizontal(pl.col("left") - pl.col("earned_paid"), "future_principal").alias("prepaid"),
+    )
 
     allocated = pl.concat([
         paid_due.filter(pl.col("paid") > 0).select("loan_id", "n", "component", "paid"),
         payoff_items.select("loan_id", "n", "component", "paid"),
-        prepay.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("principal").alias("component"),
-                      pl.col("prepaid").alias("paid")),
+        prepay.filter(pl.col("earned_paid") > 0).select(
+            "loan_id", pl.col("current_n").cast(pl.Int32).alias("n"), pl.lit("interest").alias("component"),
+            pl.col("earned_paid").alias("paid")),
+        prepay.filter(pl.col("prepaid") > 0).select(
+            "loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("principal").alias("component"),
+            pl.col("prepaid").alias("paid")),
     ])
     # --- apply to the instalments
     per_inst = allocated.filter(pl.col("n") > 0).group_by("loan_id", "n").agg(
@@ -178,7 +201,7 @@ def allocate(
         .drop("_po")
     )
     if not prepay.is_empty():
-        inst = _rebuild(inst, prepay, act, day)
+        inst = _rebuild(inst, prepay, act, acc, day)
 
     # --- apply to the loans, and attribute every allocation (and the credit left) to its source
     comp_totals = allocated.group_by("loan_id").agg(
@@ -210,8 +233,15 @@ def allocate(
     return loans, inst, allocations
 
 
-def _rebuild(inst: pl.DataFrame, prepay: pl.DataFrame, act: pl.DataFrame, day: dt.date) -> pl.DataFrame:
-    """Rebuild the not-yet-due instalments of loans that prepaid principal (few a day: per loan)."""
+def _rebuild(
+    inst: pl.DataFrame, prepay: pl.DataFrame, act: pl.DataFrame, acc: pl.DataFrame, day: dt.date
+) -> pl.DataFrame:
+    """Rebuild the not-yet-due instalments of loans that prepaid principal (few a day: per loan).
+
+    Interest already earned in the running period stays owed: a prepayment lowers the interest of
+    the period from here on, it cannot un-earn what accrued before it arrived (otherwise paying a
+    little less than the payoff would cost less than paying it)."""
+    earned = {lid: (n, a) for lid, n, a in acc.select("loan_id", "current_n", "accrued").iter_rows()}
     ids = prepay["loan_id"].to_list()
     target = inst.filter(pl.col("loan_id").is_in(ids) & (pl.col("due_on") > day)).sort("loan_id", "n")
     info = {r["loan_id"]: r for r in act.filter(pl.col("loan_id").is_in(ids)).iter_rows(named=True)}
@@ -230,7 +260,10 @@ def _rebuild(inst: pl.DataFrame, prepay: pl.DataFrame, act: pl.DataFrame, day: d
         balance = sum(i.principal for i in future) - prepaid[loan_id]
         regular = future[0].n > 1 or sch.first_period_rate(terms, future[0].due_on) == sch.periodic_rate(terms)
         amounts = sch.rebuild_future(terms, future, balance, mode[loan_id], first_period_regular=regular)
+        current_n, accrued = earned.get(loan_id, (None, 0))
         for r, (p, i) in zip(rows.iter_rows(named=True), amounts):
+            if r["n"] == current_n:
+                i = max(i, accrued - r["paid_interest"] - r["waived_interest"])
             updates.append({"loan_id": loan_id, "n": r["n"],
                             "new_p": p + r["paid_principal"] + r["waived_principal"],
                             "new_i": i + r["paid_interest"] + r["waived_interest"]})

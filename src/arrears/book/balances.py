@@ -43,7 +43,8 @@ def fees_outstanding() -> pl.Expr:
 
 
 def accrued_interest(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
-    """Interest earned in the current period and not yet due: pro rata by days, half-up.
+    """Interest earned in the current period and not yet due: pro rata by days, half-up, less what
+    has already been paid or waived on that instalment (a payoff or a prepayment pays it early).
 
     Returns ``loan_id, current_n, accrued_gross`` for loans inside a period on ``day``.
     """
@@ -52,7 +53,8 @@ def accrued_interest(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     return inst.filter((pl.col("period_start") < day) & (pl.col("due_on") > day)).select(
         "loan_id",
         pl.col("n").alias("current_n"),
-        ((2 * pl.col("interest") * elapsed + length) // (2 * length)).alias("accrued_gross"),
+        ((2 * pl.col("interest") * elapsed + length) // (2 * length)
+         - pl.col("paid_interest") - pl.col("waived_interest")).clip(0).alias("accrued_gross"),
     )
 
 
