@@ -40,6 +40,7 @@ def next_business_day(day: dt.date, calendar: str) -> dt.date:
     return day
 
 
+@lru_cache(maxsize=65_536)
 def roll(day: dt.date, rule: str, calendar: str) -> dt.date:
     """Apply a product's ``business_day_rule`` to a contractual due date."""
     if rule == "none":

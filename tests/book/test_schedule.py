@@ -441,3 +441,11 @@ def test_schedule_frame_empty():
     )
     frame = schedule_frame(empty, {"default": DEFAULT})
     assert frame.height == 0 and frame.schema == SCHEDULE_SCHEMA
+
+
+def test_default_first_due_keeps_the_disbursement_day_of_month():
+    # Disbursed 31 January 2026 with no first_due_on: one month later is 28 February (clamped), and
+    # later due dates return to the 31st where the month has one.
+    t = LoanTerms(120_000, 180_000_000, 4, "monthly", "annuity", dt.date(2026, 1, 31))
+    assert [i.due_on for i in build(t)] == [
+        dt.date(2026, 2, 28), dt.date(2026, 3, 31), dt.date(2026, 4, 30), dt.date(2026, 5, 31)]

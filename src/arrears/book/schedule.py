@@ -87,7 +87,10 @@ def _one_period_after(day: dt.date, terms: LoanTerms) -> dt.date:
 def due_dates(terms: LoanTerms) -> tuple[dt.date, ...]:
     first = terms.first_due_on or _one_period_after(terms.disbursed_on, terms)
     if terms.frequency == "monthly":
-        return tuple(add_months(first, k, keep_day=first.day) for k in range(terms.term))
+        # The day of month of first_due_on; when it defaults, the disbursement's own day, so a loan
+        # paid out on 31 January falls due on 28 February, 31 March, 30 April (not the 28th forever).
+        keep = first.day if terms.first_due_on else terms.disbursed_on.day
+        return tuple(add_months(first, k, keep_day=keep) for k in range(terms.term))
     step = terms.period_days if terms.frequency == "days" else _STEP_DAYS[terms.frequency]
     return tuple(first + dt.timedelta(days=step * k) for k in range(terms.term))
 
@@ -106,6 +109,13 @@ def first_period_rate(terms: LoanTerms, first_due: dt.date) -> Fraction:
         return periodic_rate(terms)
     days = (first_due - terms.disbursed_on).days
     return Fraction(terms.annual_rate_nano, NANO) * days / 365
+
+
+def _times(amount: int, rate: Fraction) -> int:
+    """amount x rate, rounded half-up, in integers (a Fraction per instalment is the slow part of
+    building a million schedules; the result is identical to ``round_half_up(amount * rate)``)."""
+    num, den = rate.numerator, rate.denominator
+    return (2 * amount * num + den) // (2 * den) if amount >= 0 else -((-2 * amount * num + den) // (2 * den))
 
 
 def _exact_annuity_payment(principal: int, r: Fraction, n: int) -> Decimal:
@@ -127,8 +137,8 @@ def _annuity(terms: LoanTerms, r: Fraction, r1: Fraction) -> list[tuple[int, int
         rd = Decimal(r.numerator) / Decimal(r.denominator)
         exact_balance = Decimal(balance)
         for k in range(1, n + 1):
-            regular_interest = round_half_up(balance * r)
-            interest = regular_interest if k > 1 else round_half_up(balance * r1)
+            regular_interest = _times(balance, r)
+            interest = regular_interest if k > 1 else _times(balance, r1)
             exact_balance = exact_balance * (1 + rd) - exact_pmt
             if k == n:
                 principal = balance
@@ -138,7 +148,7 @@ def _annuity(terms: LoanTerms, r: Fraction, r1: Fraction) -> list[tuple[int, int
                     after = balance + regular_interest - p  # noqa: B023
                     if k == n - 1:  # noqa: B023
                         # Look ahead: the last instalment takes the rest, so aim it at the payment.
-                        return abs(after + round_half_up(after * r) - exact_pmt)
+                        return abs(after + _times(after, r) - exact_pmt)
                     return abs(after - exact_balance)  # noqa: B023
 
                 pay = min((lo, hi), key=miss)
@@ -158,12 +168,12 @@ def _instalment_amounts(terms: LoanTerms, first_due: dt.date) -> list[tuple[int,
         rows, balance, each = [], p, p // n
         for k in range(1, n + 1):
             principal = balance if k == n else each
-            rows.append((principal, round_half_up(balance * (r1 if k == 1 else r))))
+            rows.append((principal, _times(balance, r1 if k == 1 else r)))
             balance -= principal
         return rows
     if terms.method == "interest_only":
         return [
-            (p if k == n else 0, round_half_up(p * (r1 if k == 1 else r))) for k in range(1, n + 1)
+            (p if k == n else 0, _times(p, r1 if k == 1 else r)) for k in range(1, n + 1)
         ]
     if terms.method == "bullet":
         return [(p, round_half_up(p * (r1 + (n - 1) * r)))]
@@ -174,10 +184,9 @@ def build(
     terms: LoanTerms, *, business_day_rule: str = "none", calendar: str = "NONE"
 ) -> tuple[Instalment, ...]:
     """The contractual schedule of one loan."""
-    dates = due_dates(terms)
-    if terms.method == "bullet":
-        dates = dates[-1:]
-    amounts = _instalment_amounts(terms, due_dates(terms)[0])
+    all_dates = due_dates(terms)
+    dates = all_dates[-1:] if terms.method == "bullet" else all_dates
+    amounts = _instalment_amounts(terms, all_dates[0])
     return tuple(
         Instalment(
             n=k,
@@ -272,7 +281,7 @@ def rebuild_future(
     rates = [r1] + [r] * (m - 1)
     if terms.method == "bullet" or terms.method == "interest_only":
         return [
-            (balance if k == m - 1 else 0, round_half_up(balance * rates[k])) for k in range(m)
+            (balance if k == m - 1 else 0, _times(balance, rates[k])) for k in range(m)
         ]
     if mode == "reduce_instalment":
         sub = LoanTerms(balance, terms.annual_rate_nano, m, terms.frequency, terms.method,
