@@ -13,6 +13,10 @@ uv run arrears import borrowers "$here/borrowers.csv" --date "$date"
 uv run arrears import references "$here/references.csv" --date "$date"
 uv run arrears import loans "$here/loans.csv" --date "$date"
 uv run arrears import payments "$here/payments.csv" --date "$date"
+uv run arrears import adjustments "$here/adjustments.csv" --date "$date"
+uv run arrears import contacts "$here/contacts.csv" --date "$date"
+uv run arrears import flags "$here/flags.csv" --date "$date"
+uv run arrears import agents "$here/agents.csv" --date "$date"
 uv run arrears close-day --date "$date"
 uv run arrears account L001
 uv run arrears account L004

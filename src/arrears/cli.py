@@ -216,6 +216,20 @@ def _print_account(view: dict) -> None:
         table.add_row(str(i["n"]), i["due_on"], i["adjusted_due_on"], i["principal"], i["interest"],
                       i["paid_principal"], i["paid_interest"], i["status"])
     out.print(table)
+    for p in view.get("pauses", []):
+        out.print(f"pause: {p['reason']} ({', '.join(p['effects'])}) {p['from']} .. {p['to'] or 'now'}",
+                  highlight=False)
+    for f in view.get("flags", []):
+        out.print(f"flag: {f['flag']}{' ' + f['value'] if f.get('value') else ''} since {f['since']} "
+                  f"({f['source']})", highlight=False)
+    for p in view.get("promises", []):
+        out.print(f"promise: {p['amount']} by {p['date']}: {p['status']}", highlight=False)
+    contacts = view.get("contacts", [])
+    if contacts:
+        c = Table("at", "channel", "direction", "party", "outcome", title=f"last {len(contacts)} contacts")
+        for e in contacts[:10]:
+            c.add_row(str(e.get("at")), e.get("channel"), e.get("direction"), e.get("party"), e.get("outcome"))
+        out.print(c)
 
 
 def main() -> None:

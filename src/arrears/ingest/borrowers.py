@@ -108,7 +108,10 @@ def apply(
     )
     insert_frame(conn, t.borrowers, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at")))
     insert_frame(conn, t.borrower_contacts, versions)
-    return new.height + versions.height, []
+    # Borrowers added plus existing borrowers whose contact details changed (a new borrower's first
+    # contact version is part of adding it, not a second change).
+    changed = versions.filter(~pl.col("borrower_id").is_in(new["borrower_id"].implode())).height
+    return new.height + changed, []
 
 
 def _contacts_as_of(conn: Connection, ids: list[str], day: dt.date) -> pl.DataFrame:
