@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,19 @@ def pg_cluster() -> Iterator[PgCluster]:
 # --------------------------------------------------------------------------- database URLs, engines
 
 
+@contextmanager
+def _fresh_pg_database(cluster: PgCluster) -> Iterator[str]:
+    """A new, empty database in the session cluster, dropped afterwards."""
+    dbname = f"t_{uuid.uuid4().hex}"
+    with cluster.connect(autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    try:
+        yield cluster.url(dbname)
+    finally:
+        with cluster.connect(autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
 @pytest.fixture(
     params=[
         pytest.param("sqlite", id="sqlite"),
@@ -243,15 +257,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'arrears.db'}"
         return
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    dbname = f"t_{uuid.uuid4().hex}"
-    with cluster.connect(autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-    try:
-        yield cluster.url(dbname)
-    finally:
-        with cluster.connect(autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    with _fresh_pg_database(request.getfixturevalue("pg_cluster")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -260,15 +267,8 @@ def second_db_url(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'second.db'}"
         return
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    dbname = f"t_{uuid.uuid4().hex}"
-    with cluster.connect(autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-    try:
-        yield cluster.url(dbname)
-    finally:
-        with cluster.connect(autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    with _fresh_pg_database(request.getfixturevalue("pg_cluster")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from arrears.book.balances import (
     fees_outstanding,
     penalty_outstanding,
     round_micro,
+    stop_interest,
     unpaid_interest,
     unpaid_principal,
     with_dues,
@@ -161,7 +162,7 @@ def _waive_interest(inst: pl.DataFrame, adj: pl.DataFrame, day: dt.date) -> pl.D
     return d.with_columns((pl.col("waived_interest") + take).alias("waived_interest")).select(inst.columns)
 
 
-def _write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | None, into: str = "written_off"):
+def write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | None, into: str = "written_off"):
     """Waive everything a loan owes (principal, interest due and accrued, penalty, fees), recording
     the amount in ``into`` (``written_off``, or ``forgiven`` for a settlement's concession)."""
     if ids.is_empty():
@@ -181,12 +182,8 @@ def _write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | N
         .when(pl.col("_w") & (pl.col("n") == pl.col("current_n")))
         .then(pl.col("waived_interest") + pl.col("accrued_gross").fill_null(0))
         .otherwise(pl.col("waived_interest")).alias("waived_interest"),
-    ).with_columns(
-        # Interest of periods not yet run is never charged.
-        pl.when(pl.col("_w") & ~pl.col("is_due"))
-        .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
-        .otherwise(pl.col("interest")).alias("interest")
     ).select(inst.columns)
+    inst = stop_interest(inst, ids, day)  # interest of periods not yet run is never charged
     loans = (
         loans.join(amount_inst, on="loan_id", how="left")
         .join(mark, on="loan_id", how="left")
@@ -247,7 +244,7 @@ def apply(
         ).drop("_co")
     wo = adj.filter(pl.col("type") == "write_off").select("loan_id").unique()
     if not wo.is_empty():
-        loans, inst, _ = _write_off_all(loans, inst, wo, day, "written_off")
+        loans, inst, _ = write_off_all(loans, inst, wo, day, "written_off")
     return loans, inst
 
 
@@ -270,7 +267,7 @@ def settle_if_paid(
     ).select("loan_id")
     if not done.is_empty():
         # What a settlement forgives is a concession, not a loss written off.
-        loans, inst, _ = _write_off_all(loans, inst, done, day, "settled", into="forgiven")
+        loans, inst, _ = write_off_all(loans, inst, done, day, "settled", into="forgiven")
     lapse = (pl.col("settlement_amount").is_not_null() & (
         (pl.lit(day, pl.Date) >= pl.col("settlement_pay_by")) | pl.col("status").is_in(["settled", "paid_off"])))
     return loans.with_columns(

@@ -20,6 +20,7 @@ import polars as pl
 from arrears.book.balances import (
     fees_outstanding,
     penalty_outstanding,
+    stop_interest,
     unpaid_interest,
     unpaid_principal,
 )
@@ -153,16 +154,5 @@ def age(
         pl.col("new_bucket").alias("bucket"),
         pl.col("new_status").alias("status"),
     )
-    off = x.filter(pl.col("charged_off_on") == day).select("loan_id", pl.lit(True).alias("_off"))
-    if not off.is_empty():
-        inst = (
-            inst.join(off, on="loan_id", how="left")
-            .with_columns(
-                pl.when(pl.col("_off").fill_null(False) & (pl.col("due_on") > day))
-                .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
-                .otherwise(pl.col("interest"))
-                .alias("interest")
-            )
-            .drop("_off")
-        )
+    inst = stop_interest(inst, x.filter(pl.col("charged_off_on") == day), day)
     return x.select(loans.columns), inst, transitions.select(TRANSITIONS.names())

@@ -30,6 +30,7 @@ from arrears.book.balances import (
     fees_outstanding,
     penalty_outstanding,
     round_micro,
+    stop_interest,
     with_dues,
 )
 from arrears.book.state import ALLOCATIONS
@@ -189,17 +190,7 @@ def allocate(
         .drop("pp", "pi")
     )
     # A payoff ends the loan's interest: nothing beyond what accrued to today is ever charged.
-    paid_off_ids = payoff.select("loan_id", pl.lit(True).alias("_po"))
-    inst = (
-        inst.join(paid_off_ids, on="loan_id", how="left")
-        .with_columns(
-            pl.when(pl.col("_po").fill_null(False) & (pl.col("due_on") > day))
-            .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
-            .otherwise(pl.col("interest"))
-            .alias("interest")
-        )
-        .drop("_po")
-    )
+    inst = stop_interest(inst, payoff, day)
     if not prepay.is_empty():
         inst = _rebuild(inst, prepay, act, acc, day)
 

@@ -34,6 +34,25 @@ def with_dues(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     )
 
 
+def stop_interest(inst: pl.DataFrame, loans: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """For ``loans`` (a frame with loan_id), the interest of instalments not yet due on ``day`` is
+    never charged: each keeps only what was already paid, waived or capped. Used when a loan is paid
+    off, settled, written off or charged off."""
+    if loans.is_empty():
+        return inst
+    mark = loans.select("loan_id").unique().with_columns(pl.lit(True).alias("_stop"))
+    return (
+        inst.join(mark, on="loan_id", how="left")
+        .with_columns(
+            pl.when(pl.col("_stop").fill_null(False) & (pl.col("due_on") > day))
+            .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+            .otherwise(pl.col("interest"))
+            .alias("interest")
+        )
+        .drop("_stop")
+    )
+
+
 def penalty_outstanding() -> pl.Expr:
     return round_micro(pl.col("penalty_micro")) - pl.col("penalty_paid") - pl.col("penalty_waived")
 

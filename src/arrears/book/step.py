@@ -26,7 +26,7 @@ from arrears.book import adjustments as adj_rules
 from arrears.book.accrual import accrue
 from arrears.book.ageing import age
 from arrears.book.allocation import allocate
-from arrears.book.balances import balances, round_micro, unpaid_interest, with_dues
+from arrears.book.balances import balances, round_micro, unpaid_interest
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, check
 
 
@@ -159,29 +159,8 @@ def _write_off_residuals(
                      & (pl.col("credit") == 0))
     if hit.is_empty():
         return loans, inst, hit.select("loan_id", pl.col("total_outstanding").alias("amount"))
-    ids = hit.select("loan_id", pl.lit(True).alias("_w"))
-    d = with_dues(inst, day).join(ids, on="loan_id", how="left").with_columns(pl.col("_w").fill_null(False))
-    inst = d.with_columns(
-        pl.when(pl.col("_w")).then(pl.col("waived_principal") + pl.col("unpaid_principal"))
-        .otherwise(pl.col("waived_principal")).alias("waived_principal"),
-        # Interest due is written off; interest of periods not yet due is simply never charged,
-        # except what has accrued in the current period, which the residual included.
-        pl.when(pl.col("_w") & pl.col("is_due")).then(pl.col("waived_interest") + pl.col("unpaid_interest"))
-        .otherwise(pl.col("waived_interest")).alias("waived_interest"),
-    ).with_columns(
-        pl.when(pl.col("_w") & ~pl.col("is_due"))
-        .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
-        .otherwise(pl.col("interest")).alias("interest")
-    ).select(inst.columns)
-    loans = (
-        loans.join(hit.select("loan_id", "penalty", "fees", pl.col("total_outstanding").alias("_amt")), on="loan_id", how="left")
-        .with_columns(
-            (pl.col("penalty_waived") + pl.col("penalty").fill_null(0)).alias("penalty_waived"),
-            (pl.col("fees_waived") + pl.col("fees").fill_null(0)).alias("fees_waived"),
-            (pl.col("written_off") + pl.col("_amt").fill_null(0)).alias("written_off"),
-        )
-        .drop("penalty", "fees", "_amt")
-    )
+    # Status is left to ageing, which sees nothing owed and closes the loan as paid off.
+    loans, inst, _ = adj_rules.write_off_all(loans, inst, hit.select("loan_id"), day, status=None)
     return loans, inst, hit.select("loan_id", pl.col("total_outstanding").alias("amount"))
 
 
