@@ -18,5 +18,5 @@ uv run arrears import contacts "$here/contacts.csv" --date "$date"
 uv run arrears import flags "$here/flags.csv" --date "$date"
 uv run arrears import agents "$here/agents.csv" --date "$date"
 uv run arrears close-day --date "$date"
-uv run arrears account L001
+uv run arrears account L001 --locale zh-CN
 uv run arrears account L004

@@ -156,6 +156,7 @@ def account(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="End of this business day (default: the last closed day, else today).")] = None,
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="Only facts recorded before this timestamp (ISO 8601 with offset).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    locale: Annotated[str, typer.Option("--locale", help="How amounts are shown (en, zh-CN, en-GB, ...); JSON is unaffected.")] = "en",
 ) -> None:
     """One account: balances, dpd, bucket, schedule and history as of a business date."""
     from arrears.book.account import account_view
@@ -194,11 +195,14 @@ def account(
     if as_json:
         sys.stdout.write(json.dumps(view, ensure_ascii=False, indent=2) + "\n")
         return
-    _print_account(view)
+    _print_account(view, locale)
 
 
-def _print_account(view: dict) -> None:
-    b = view["balances"]
+def _print_account(view: dict, locale: str = "en") -> None:
+    from arrears.money import display, parse_amount
+
+    cur = view["currency"]
+    b = {k: display(parse_amount(v, cur, allow_negative=True), cur, locale) for k, v in view["balances"].items()}
     out.print(
         f"[bold]{view['loan_id']}[/bold]  borrower {view['borrower_id']}  product {view['product']}  "
         f"as of {view['as_of']}\n"
@@ -207,7 +211,7 @@ def _print_account(view: dict) -> None:
         highlight=False,
     )
     bal = Table("principal", "interest due", "accrued", "penalty", "fees", "overdue", "total", "payoff", "credit",
-                title=f"balances ({view['currency']})")
+                title="balances")
     bal.add_row(*(b[k] for k in ("principal_outstanding", "interest_due", "accrued_interest", "penalty", "fees",
                                  "overdue", "total_outstanding", "payoff_amount", "credit")))
     out.print(bal)

@@ -121,3 +121,13 @@ def test_backdated_payment_rederives_its_loan(db_url, second_db_url, book, tmp_p
     # What the book said before it learned of the payment: still delinquent, 13 days past due.
     then = _account(db_url, "L4", "--as-of", "2026-01-25", "--known-at", known_before)
     assert (then["status"], then["dpd"], then["dofd"]) == ("delinquent", 13, "2026-01-13")
+
+
+def test_account_text_shows_amounts_in_the_requested_locale(db_url, book):
+    load(db_url, book)
+    assert run_cli(db_url, "close-day", "--date", "2026-01-20", "--allow-future").returncode == 0
+    zh = run_cli(db_url, "account", "L1", "--locale", "zh-CN")
+    us = run_cli(db_url, "account", "L3", "--locale", "en-US")
+    assert zh.returncode == 0 and us.returncode == 0, zh.stderr + us.stderr
+    assert "¥" in zh.stdout  # Babel: CNY in zh-CN
+    assert "$" in us.stdout and "US$" not in us.stdout  # USD in en-US

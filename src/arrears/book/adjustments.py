@@ -31,6 +31,7 @@ import json
 import polars as pl
 
 from arrears.book import schedule as sch
+from arrears.book.allocation import allocate
 from arrears.book.balances import (
     MICRO,
     accrued_interest,
@@ -42,6 +43,7 @@ from arrears.book.balances import (
     unpaid_principal,
     with_dues,
 )
+from arrears.book.state import ALLOCATIONS
 from arrears.calendar import roll
 from arrears.rates import parse_rate
 
@@ -249,11 +251,15 @@ def apply(
 
 
 def settle_if_paid(
-    loans: pl.DataFrame, inst: pl.DataFrame, payments: pl.DataFrame, day: dt.date
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """After the day's payments: count them towards an agreed settlement; settle or let it lapse."""
+    loans: pl.DataFrame, inst: pl.DataFrame, payments: pl.DataFrame, day: dt.date,
+    terms: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """After the day's payments: count them towards an agreed settlement; settle or let it lapse.
+
+    Returns loans, instalments and the allocations of any held credit the settlement spent."""
+    spent = pl.DataFrame(schema=ALLOCATIONS)
     if loans.filter(pl.col("settlement_amount").is_not_null()).is_empty():
-        return loans, inst
+        return loans, inst, spent
     paid = payments.group_by("loan_id").agg(pl.col("amount").sum().alias("_paid"))
     loans = loans.join(paid, on="loan_id", how="left").with_columns(
         pl.when(pl.col("settlement_amount").is_not_null())
@@ -266,6 +272,10 @@ def settle_if_paid(
         & ~pl.col("status").is_in(["paid_off", "settled", "written_off"])
     ).select("loan_id")
     if not done.is_empty():
+        # The agreed money is kept whole: what of it the day's allocation held as credit (beyond the
+        # dues it paid) repays principal now, and only what is still owed after that is forgiven.
+        if terms is not None:
+            loans, inst, spent = _spend_credit(loans, inst, terms, done, payments, day)
         # What a settlement forgives is a concession, not a loss written off.
         loans, inst, _ = write_off_all(loans, inst, done, day, "settled", into="forgiven")
     lapse = (pl.col("settlement_amount").is_not_null() & (
@@ -274,7 +284,24 @@ def settle_if_paid(
         pl.when(lapse).then(None).otherwise(pl.col("settlement_amount")).alias("settlement_amount"),
         pl.when(lapse).then(None).otherwise(pl.col("settlement_pay_by")).alias("settlement_pay_by"),
         pl.when(lapse).then(0).otherwise(pl.col("settlement_paid")).alias("settlement_paid"),
-    ), inst
+    ), inst, spent
+
+
+def _spend_credit(loans, inst, terms, done, payments, day):
+    """Spend the held credit of ``done`` loans on their principal now (as ``reduce_term`` would)."""
+    ids = loans.join(done, on="loan_id").filter(pl.col("credit") > 0)["loan_id"]
+    if ids.is_empty():
+        return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
+    mine = pl.col("loan_id").is_in(ids.implode())
+    sub_loans, sub_inst, spent = allocate(
+        loans.filter(mine), inst.filter(mine),
+        terms.filter(mine).with_columns(pl.lit("reduce_term").alias("prepayment")),
+        payments.clear(), day,
+    )
+    order = loans.select("loan_id").with_row_index("_i")
+    loans = pl.concat([loans.filter(~mine), sub_loans]).join(order, on="loan_id").sort("_i").drop("_i")
+    inst = pl.concat([inst.filter(~mine), sub_inst.select(inst.columns)]).sort("loan_id", "n")
+    return loans, inst, spent
 
 
 def _restructure(loans, inst, terms, restructures, day):
