@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,18 @@ def write_book(tmp: Path) -> Path:
     return d
 
 
-def run_cli(db: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The CLI in its own process, as an operator or a scheduler runs it (needed for SIGKILL)."""
+def run_cli(db: str, *args: str, env: dict | None = None, own_process: bool = False):
+    """The CLI as an operator runs it. In this process by default (fast); in its own process when
+    ``env`` is given or ``own_process`` is set (fault injection, SIGKILL)."""
+    if env is None and not own_process:
+        from typer.testing import CliRunner
+
+        from arrears.cli import app
+
+        r = CliRunner().invoke(app, ["--db", db, *args])
+        if r.exception is not None and not isinstance(r.exception, SystemExit):
+            raise r.exception
+        return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.stderr)
     return subprocess.run(
         [sys.executable, "-m", "arrears", "--db", db, *args],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,

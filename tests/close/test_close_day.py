@@ -16,7 +16,7 @@ def test_killed_catch_up_resumes_and_ends_identical(db_url, second_db_url, book)
     load(db_url, book)
     load(second_db_url, book)
     # Uninterrupted: 30 days in one run.
-    r = run_cli(second_db_url, "close-day", "--date", "2026-01-30", "--allow-future")
+    r = run_cli(second_db_url, "close-day", "--date", "2026-01-30", "--allow-future", own_process=True)
     assert r.returncode == 0, r.stderr
     # Killed with SIGKILL on its 17th day, after writing that day's rows but before committing.
     killed = run_cli(db_url, "close-day", "--date", "2026-01-30", "--allow-future",
