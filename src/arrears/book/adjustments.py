@@ -31,7 +31,6 @@ import json
 import polars as pl
 
 from arrears.book import schedule as sch
-from arrears.book.allocation import allocate
 from arrears.book.balances import (
     MICRO,
     accrued_interest,
@@ -251,8 +250,7 @@ def apply(
 
 
 def settle_if_paid(
-    loans: pl.DataFrame, inst: pl.DataFrame, payments: pl.DataFrame, day: dt.date,
-    terms: pl.DataFrame | None = None,
+    loans: pl.DataFrame, inst: pl.DataFrame, payments: pl.DataFrame, day: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """After the day's payments: count them towards an agreed settlement; settle or let it lapse.
 
@@ -274,8 +272,7 @@ def settle_if_paid(
     if not done.is_empty():
         # The agreed money is kept whole: what of it the day's allocation held as credit (beyond the
         # dues it paid) repays principal now, and only what is still owed after that is forgiven.
-        if terms is not None:
-            loans, inst, spent = _spend_credit(loans, inst, terms, done, payments, day)
+        loans, inst, spent = _spend_credit(loans, inst, done, day)
         # What a settlement forgives is a concession, not a loss written off.
         loans, inst, _ = write_off_all(loans, inst, done, day, "settled", into="forgiven")
     lapse = (pl.col("settlement_amount").is_not_null() & (
@@ -287,20 +284,39 @@ def settle_if_paid(
     ), inst, spent
 
 
-def _spend_credit(loans, inst, terms, done, payments, day):
-    """Spend the held credit of ``done`` loans on their principal now (as ``reduce_term`` would)."""
-    ids = loans.join(done, on="loan_id").filter(pl.col("credit") > 0)["loan_id"]
-    if ids.is_empty():
+def _spend_credit(loans, inst, done, day):
+    """Spend the held credit of ``done`` loans on what they still owe: the interest accrued in the
+    current period, then principal, instalment by instalment (their dues are already paid: credit
+    is only held once they are)."""
+    cred = loans.join(done, on="loan_id").filter(pl.col("credit") > 0).select("loan_id", "credit", "status")
+    if cred.is_empty():
         return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
-    mine = pl.col("loan_id").is_in(ids.implode())
-    sub_loans, sub_inst, spent = allocate(
-        loans.filter(mine), inst.filter(mine),
-        terms.filter(mine).with_columns(pl.lit("reduce_term").alias("prepayment")),
-        payments.clear(), day,
+    acc = accrued_interest(inst.join(cred.select("loan_id"), on="loan_id"), day)
+    d = with_dues(inst, day).join(cred.select("loan_id"), on="loan_id")
+    items = pl.concat([
+        acc.select("loan_id", pl.col("current_n").alias("n"), pl.lit("interest").alias("component"),
+                   pl.col("accrued_gross").alias("amount"), pl.lit(0).alias("_k")),
+        d.select("loan_id", "n", pl.lit("principal").alias("component"), pl.col("unpaid_principal").alias("amount"),
+                 pl.lit(1).alias("_k")),
+    ]).filter(pl.col("amount") > 0).sort("loan_id", "_k", "n").join(cred, on="loan_id")
+    items = items.with_columns((pl.col("amount").cum_sum().over("loan_id") - pl.col("amount")).alias("_before")).with_columns(
+        (pl.col("credit") - pl.col("_before")).clip(0).clip(upper_bound=pl.col("amount")).alias("paid")
+    ).filter(pl.col("paid") > 0)
+    per_inst = items.group_by("loan_id", "n").agg(
+        pl.col("paid").filter(pl.col("component") == "principal").sum().alias("_pp"),
+        pl.col("paid").filter(pl.col("component") == "interest").sum().alias("_pi"),
     )
-    order = loans.select("loan_id").with_row_index("_i")
-    loans = pl.concat([loans.filter(~mine), sub_loans]).join(order, on="loan_id").sort("_i").drop("_i")
-    inst = pl.concat([inst.filter(~mine), sub_inst.select(inst.columns)]).sort("loan_id", "n")
+    inst = inst.join(per_inst, on=["loan_id", "n"], how="left").with_columns(
+        (pl.col("paid_principal") + pl.col("_pp").fill_null(0)).alias("paid_principal"),
+        (pl.col("paid_interest") + pl.col("_pi").fill_null(0)).alias("paid_interest"),
+    ).drop("_pp", "_pi")
+    used = items.group_by("loan_id").agg(pl.col("paid").sum().alias("_used"))
+    loans = loans.join(used, on="loan_id", how="left").with_columns(
+        (pl.col("credit") - pl.col("_used").fill_null(0)).alias("credit")).drop("_used")
+    spent = items.select(
+        "loan_id", pl.lit(day, pl.Date).alias("day"), pl.lit("credit").alias("source"), "component",
+        pl.col("n").cast(pl.Int32), pl.col("paid").alias("amount"), (pl.col("status") == "charged_off").alias("recovery"),
+    ).cast(dict(ALLOCATIONS))
     return loans, inst, spent
 
 

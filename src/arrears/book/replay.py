@@ -129,9 +129,15 @@ def _replay_group(
     pz = adj_rules.pauses(adjustments)
     fact_days = set(adjustments["effective_on"].to_list()) | set(pz["start_on"].to_list())
     fact_days |= set(pz["end_on"].drop_nulls().to_list())
-    for params in adjustments.filter(pl.col("type") == "settlement")["params"].to_list():
+    one = dt.timedelta(days=1)
+    closing = set(adjustments.filter(pl.col("type") == "write_off")["effective_on"].to_list())
+    for agreed, params in adjustments.filter(pl.col("type") == "settlement").select("effective_on", "params").rows():
         pay_by = dt.date.fromisoformat(json.loads(params)["pay_by"])
-        fact_days |= {pay_by, pay_by + dt.timedelta(days=1)}
+        fact_days |= {pay_by, pay_by + one}
+        closing |= {d for d in payments["paid_on"].to_list() if agreed <= d <= pay_by}
+    # A loan closed by a decision (written off, or settled by a payment) keeps the dpd and bucket of
+    # the day before, as the nightly close does: that day is stepped too, not jumped over.
+    fact_days |= {d - one for d in closing}
     ageing = pz.filter(pl.col("ageing_pause"))
     if not ageing.is_empty():
         # dpd stands still under an ageing pause, so bucket edges move: step every day from the

@@ -84,7 +84,7 @@ def step(
     loans, inst = _post_capped_interest(loans, inst, day)
     loans, inst = adj_rules.apply(loans, inst, terms, adjustments, day)
     loans, inst, allocations = allocate(loans, inst, terms, payments, day)
-    loans, inst, spent = adj_rules.settle_if_paid(loans, inst, payments, day, terms)
+    loans, inst, spent = adj_rules.settle_if_paid(loans, inst, payments, day)
     allocations = pl.concat([allocations, spent]) if not spent.is_empty() else allocations
     loans, inst, written = _write_off_residuals(loans, inst, terms, payments, day)
     loans, inst, transitions = age(loans, inst, terms, day, schemes, pauses)
