@@ -7,10 +7,8 @@ same file twice changes nothing.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -18,11 +16,11 @@ from sqlalchemy import select
 
 from arrears.ingest.runner import import_file
 from arrears.store import tables as t
+from tests.ingest.support import flat, problem_lines, snapshot, write_csv
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAY = dt.date(2026, 1, 1)
 NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
-PROBLEM_LINE = re.compile(r"^\s*row (\d+), column ([^:\s]+):", re.M)
 CONTACT_COLUMNS = (
     "event_id", "borrower_id", "loan_id", "loan_ids", "action_id", "channel", "direction", "at", "party",
     "address", "outcome", "written", "promise_amount", "promise_date", "hours_from", "hours_to",
@@ -33,23 +31,6 @@ AGENT_COLUMNS = ("agent_id", "team", "languages", "jurisdictions", "daily_calls"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    with engine.connect() as conn:
-        return {
-            name: sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
-            for name, table in t.metadata.tables.items()
-        }
-
-
-def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: r.get(c, "") for c in columns})
-    return path
 
 
 def contact(event_id: str, **over: str) -> dict:
@@ -67,14 +48,6 @@ def flag(flag_id: str, **over: str) -> dict:
            "start_on": "2026-02-01", "source": "court"}
     row.update(over)
     return row
-
-
-def problem_lines(output: str) -> list[tuple[int, str]]:
-    return [(int(n), c) for n, c in PROBLEM_LINE.findall(output)]
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
 
 
 def flags_of(engine) -> dict[str, dict]:

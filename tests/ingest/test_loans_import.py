@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from arrears.book.products import DEFAULT, parse_products
 from arrears.book.schedule import LoanTerms, build
@@ -22,6 +21,7 @@ from arrears.ingest.runner import import_file
 from arrears.problems import BadInput
 from arrears.rates import NANO
 from arrears.store import tables as t
+from tests.ingest.support import PROBLEM_LINE, flat, problem_lines, snapshot, write_csv
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAY = dt.date(2026, 1, 1)
@@ -30,31 +30,9 @@ LOAN_COLUMNS = (
     "loan_id", "borrower_id", "product", "currency", "principal", "annual_rate", "term",
     "frequency", "period_days", "method", "disbursed_on",
 )
-PROBLEM_LINE = re.compile(r"^\s*row (\d+), column ([^:\s]+):", re.M)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every table, in a stable order."""
-    with engine.connect() as conn:
-        present = set(inspect(conn).get_table_names())
-        return {
-            name: sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
-            for name, table in t.metadata.tables.items()
-            if name in present
-        }
-
-
-def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...] | None = None) -> Path:
-    columns = columns or tuple(rows[0])
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: r.get(c, "") for c in columns})
-    return path
 
 
 def loan(loan_id: str, **over: str) -> dict:
@@ -65,15 +43,6 @@ def loan(loan_id: str, **over: str) -> dict:
     }
     row.update(over)
     return row
-
-
-def problem_lines(output: str) -> list[tuple[int, str]]:
-    return [(int(n), c) for n, c in PROBLEM_LINE.findall(output)]
-
-
-def flat(output: str) -> str:
-    """Output with line wrapping undone (the console wraps long problem lines)."""
-    return " ".join(output.split())
 
 
 def imp(engine, kind: str, path: Path, day: dt.date = DAY, **kw):

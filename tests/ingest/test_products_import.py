@@ -7,28 +7,15 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from arrears.ingest.runner import import_file
 from arrears.store import tables as t
+from tests.ingest.support import flat, snapshot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAY = dt.date(2026, 1, 1)
 NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    with engine.connect() as conn:
-        present = set(inspect(conn).get_table_names())
-        return {
-            name: sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
-            for name, table in t.metadata.tables.items()
-            if name in present
-        }
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
 
 
 def stored_products(engine) -> dict[str, dict]:

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from arrears.ingest.runner import import_file
 from arrears.store import tables as t
+from tests.ingest.support import flat, problem_lines, snapshot, write_csv
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAY = dt.date(2026, 1, 1)
 NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
-PROBLEM_LINE = re.compile(r"^\s*row (\d+), column ([^:\s]+):", re.M)
 COLUMNS = ("reference_id", "borrower_id", "name", "phone", "relation", "source", "consented_on")
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    with engine.connect() as conn:
-        present = set(inspect(conn).get_table_names())
-        return {
-            name: sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
-            for name, table in t.metadata.tables.items()
-            if name in present
-        }
 
 
 def reference(reference_id: str, **over: str) -> dict:
@@ -38,22 +26,6 @@ def reference(reference_id: str, **over: str) -> dict:
     }
     row.update(over)
     return row
-
-
-def write_csv(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
-def problem_lines(output: str) -> list[tuple[int, str]]:
-    return [(int(n), c) for n, c in PROBLEM_LINE.findall(output)]
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
 
 
 @pytest.fixture
