@@ -26,6 +26,7 @@ from arrears.book.schedule import (
     build,
     instalments_of,
     schedule_frame,
+    terms_from_row,
 )
 
 D = dt.date.fromisoformat
@@ -410,17 +411,7 @@ def test_schedule_frame_matches_build():
 
     for row in loans.iter_rows(named=True):
         product = products[row["product"] or "default"]
-        t = LoanTerms(
-            principal=row["principal"],
-            annual_rate_nano=row["annual_rate_nano"],
-            term=row["term"],
-            frequency=row["frequency"],
-            method=row["method"],
-            disbursed_on=row["disbursed_on"],
-            first_due_on=row["first_due_on"],
-            period_days=row["period_days"],
-        )
-        expected = build(t, business_day_rule=product.business_day_rule, calendar=product.calendar)
+        expected = build(terms_from_row(row), business_day_rule=product.business_day_rule, calendar=product.calendar)
         got = tuple(instalments_of(frame.filter(pl.col("loan_id") == row["loan_id"])))
         assert got == expected, row["loan_id"]
 

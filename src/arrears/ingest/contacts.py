@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from arrears.book import outcomes as oc
 from arrears.ingest import checks as ck
-from arrears.ingest.existing import split_new
+from arrears.ingest.existing import split_new, unknown_borrowers
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
@@ -151,7 +151,7 @@ def apply(
     conn: Connection, frame: pl.DataFrame, business_date: dt.date, now: dt.datetime
 ) -> tuple[int, list[Problem]]:
     frame = normalise(frame)
-    problems = _unknown_borrowers(conn, frame) + _party_problems(conn, frame)
+    problems = unknown_borrowers(conn, frame) + _party_problems(conn, frame)
     loan_problems, loan_currency = _loan_problems(conn, frame)
     problems += loan_problems
     frame = frame.join(loan_currency, on="loan_id", how="left").with_columns(
@@ -183,14 +183,6 @@ def apply(
     insert_frame(conn, t.arrangements, oc.arrangement_rows(made).with_columns(stamp))
     return added, []
 
-
-def _unknown_borrowers(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
-    known = read_table(conn, t.borrowers, key="borrower_id", keys=frame["borrower_id"].to_list())
-    missing = frame.filter(~pl.col("borrower_id").is_in(known["borrower_id"].implode()))
-    return [
-        Problem(r, "borrower_id", f"borrower '{b}' is not known (import borrowers first)")
-        for r, b in missing.select(ROW, "borrower_id").iter_rows()
-    ]
 
 
 def _party_problems(conn: Connection, frame: pl.DataFrame) -> list[Problem]:

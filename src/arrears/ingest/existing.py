@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import polars as pl
+from sqlalchemy import Connection
 
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
+from arrears.store import tables as t
+from arrears.store.bulk import read_table
 
 
 def split_new(
@@ -52,3 +55,13 @@ def split_new(
 
 def _show(value: object) -> str:
     return "empty" if value is None else repr(str(value))
+
+
+def unknown_borrowers(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
+    """A problem for every row naming a borrower the book does not know."""
+    known = read_table(conn, t.borrowers, key="borrower_id", keys=frame["borrower_id"].to_list())
+    missing = frame.filter(~pl.col("borrower_id").is_in(known["borrower_id"].implode()))
+    return [
+        Problem(r, "borrower_id", f"borrower '{b}' is not known (import borrowers first)")
+        for r, b in missing.select(ROW, "borrower_id").iter_rows()
+    ]

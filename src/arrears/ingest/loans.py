@@ -9,9 +9,8 @@ from sqlalchemy import Connection
 
 from arrears.book.schedule import FREQUENCIES, METHODS, schedule_frame
 from arrears.ingest import checks as ck
-from arrears.ingest.existing import split_new
+from arrears.ingest.existing import split_new, unknown_borrowers
 from arrears.ingest.read import ROW
-from arrears.ingest.references import _unknown_borrowers
 from arrears.problems import Problem
 from arrears.store import tables as t
 from arrears.store.book_io import load_products
@@ -113,7 +112,7 @@ def apply(
 ) -> tuple[int, list[Problem]]:
     frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in frame.columns)
     products = load_products(conn)
-    problems = _unknown_borrowers(conn, frame)
+    problems = unknown_borrowers(conn, frame)
     unknown = frame.filter(pl.col("product").is_not_null() & ~pl.col("product").is_in(list(products)))
     problems += [
         Problem(r, "product", f"product '{p}' is not known (import products first)")

@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from arrears.ingest import checks as ck
-from arrears.ingest.existing import split_new
+from arrears.ingest.existing import split_new, unknown_borrowers
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
@@ -49,7 +49,7 @@ def apply(
     conn: Connection, frame: pl.DataFrame, business_date: dt.date, now: dt.datetime
 ) -> tuple[int, list[Problem]]:
     frame = frame.select(ROW, "reference_id", *FIELDS[:-1], ck.date_expr("consented_on").alias("consented_on"))
-    problems = _unknown_borrowers(conn, frame)
+    problems = unknown_borrowers(conn, frame)
     stored = read_table(conn, t.references, key="reference_id", keys=frame["reference_id"].to_list())
     new, more = split_new(
         frame, stored, "reference_id", FIELDS, what="reference",
@@ -60,11 +60,3 @@ def apply(
         return 0, problems
     return insert_frame(conn, t.references, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at"))), []
 
-
-def _unknown_borrowers(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
-    known = read_table(conn, t.borrowers, key="borrower_id", keys=frame["borrower_id"].to_list())
-    missing = frame.filter(~pl.col("borrower_id").is_in(known["borrower_id"].implode()))
-    return [
-        Problem(r, "borrower_id", f"borrower '{b}' is not known (import borrowers first)")
-        for r, b in missing.select(ROW, "borrower_id").iter_rows()
-    ]
