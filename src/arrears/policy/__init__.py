@@ -1,0 +1,1 @@
+"""Contact rules as data: the policy packs and their loader (see README.md)."""
