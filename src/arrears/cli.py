@@ -236,5 +236,89 @@ def _print_account(view: dict, locale: str = "en") -> None:
         out.print(c)
 
 
+audit_app = typer.Typer(help="The audit log: seal a day, verify the chains.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("seal")
+def audit_seal(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="The business day whose segments are sealed.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the day's seal (JSON). Keep it outside the database.")],
+) -> None:
+    """Seal every segment of a day (no more rows on it after this) and export the seal.
+
+    HMAC key: $ARREARS_AUDIT_KEY or the file named by $ARREARS_AUDIT_KEY_FILE; without one the seal
+    carries root hashes only and says so. Sealing a sealed day exports the same seal again.
+    """
+    import os
+
+    from arrears.audit.log import ChainBroken, seal_day
+    from arrears.audit.seal import key_from_env, seal_document
+    from arrears.audit.verify import EXIT_TAMPERED
+    from arrears.store.db import SchemaError, unit_of_work
+
+    day = _parse_date(date, "--date")
+    try:
+        key = key_from_env(os.environ)
+    except (OSError, ValueError) as e:
+        _fail(f"audit key: {e}", Exit.BAD_INPUT)
+    try:
+        with unit_of_work(_engine(ctx)) as conn:
+            sealed = seal_day(conn, day, key=key, sealed_at=dt.datetime.now(dt.UTC))
+    except SchemaError as e:
+        _fail(str(e))
+    except ChainBroken as e:
+        for p in e.problems:
+            out.print(p.line(), highlight=False, markup=False)
+        _fail(f"not sealed: the audit log for {day} does not verify", EXIT_TAMPERED)
+    try:
+        out_file.write_text(seal_document(day, sealed), encoding="utf-8")
+    except OSError as e:
+        _fail(f"--out: {e.strerror or e}")
+    keyed = sealed and all(s.hmac for s in sealed)
+    out.print(
+        f"sealed {day}: {len(sealed)} segments, {sum(s.rows for s in sealed)} rows"
+        f"{'' if keyed or not sealed else ' (no key configured: root hashes only)'} -> {out_file}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    seals: Annotated[Optional[list[Path]], typer.Option("--seals", help="Exported seal files, or directories of them (repeatable).")] = None,
+) -> None:
+    """Recompute every chain and check it against the seals; exit 3 when anything was tampered with."""
+    import os
+
+    from arrears.audit.log import verify_log
+    from arrears.audit.seal import SealFileError, key_from_env, read_seal_files
+    from arrears.audit.verify import EXIT_TAMPERED
+    from arrears.store.db import SchemaError, unit_of_work
+
+    try:
+        key = key_from_env(os.environ)
+        exported = read_seal_files(seals or [])
+    except (OSError, ValueError) as e:  # SealFileError is a ValueError
+        _fail(str(e) if isinstance(e, SealFileError) else f"audit key: {e}", Exit.BAD_INPUT)
+    try:
+        with unit_of_work(_engine(ctx)) as conn:
+            report = verify_log(conn, exported, key=key)
+    except SchemaError as e:
+        _fail(str(e))
+    for p in report.problems:
+        out.print(p.line(), highlight=False, markup=False)
+    summary = (
+        f"{report.segments} segments, {report.rows} rows, {report.seals_checked} seals checked"
+        f"{'' if key else ' (no key: HMACs not checked)'}"
+    )
+    if not report.clean:
+        out.print(f"TAMPERED: {len(report.problems)} problems; {summary}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_TAMPERED)
+    out.print(f"audit log verified: {summary}", highlight=False, markup=False)
+
+
 def main() -> None:
     app()

@@ -384,3 +384,41 @@ corrections = Table(
     Column("approved_by", String(64)),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# --- The compliance engine: the audit log (arrears.audit; migration 0005) ---------------------
+
+# Append-only and hash-chained per (partition, day): see src/arrears/audit/README.md. No foreign
+# keys: the log records what was decided about whom and must outlive (and never block) the rows it
+# names.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("partition", String(32), primary_key=True),  # jurisdiction (CN, US-CA, GB) or "platform"
+    Column("day", Date, primary_key=True),  # the business date
+    Column("seq", Integer, primary_key=True),  # 1, 2, 3, ... within (partition, day)
+    Column("kind", String(32), nullable=False),
+    Column("borrower_id", String(64)),
+    Column("loan_id", String(64)),
+    Column("action_id", String(64)),
+    Column("decision", String(32)),
+    Column("rules", Text),  # canonical JSON list of rule ids
+    Column("payload", Text, nullable=False),  # canonical JSON
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+    Index("ix_audit_log_borrower", "borrower_id"),
+)
+
+# One seal per sealed segment; a purge deletes the segment's rows and keeps its seal.
+audit_seals = Table(
+    "audit_seals",
+    metadata,
+    Column("partition", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("row_count", Integer, nullable=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("hmac", String(64)),  # null when no key was configured
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Column("purged_on", Date),
+)

@@ -1,0 +1,140 @@
+"""The hash chain: canonical rows, their hashes, and how a batch of records joins a segment.
+
+Pure: imports only the standard library and Polars, so it can be tested, and re-implemented by an
+auditor, without a database.
+
+A *segment* is the part of the log for one (partition, day); each segment is its own chain. Row ``seq``
+runs 1, 2, 3, ... and each row carries ``prev_hash`` (the previous row's ``row_hash``, or
+``GENESIS`` for the first) and ``row_hash = sha256(VERSION "\\n" prev_hash "\\n" canonical fields)``.
+
+``seq`` is deliberately *not* among the hashed fields: a row's place is already fixed by
+``prev_hash``, which is hashed. Keeping ``seq`` out is what lets verification tell a *reordered* row
+(its own hash still checks, its link does not) from an *edited* one (its own hash fails).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+VERSION = "arrears-audit-row/1"
+GENESIS = "0" * 64
+KINDS = frozenset(
+    {"planned_action", "agent_check", "policy_check", "screened_count", "executed_contact"}
+)
+# The columns a record may carry, besides kind (required) and recorded_at (optional per record).
+SUBJECTS = ("borrower_id", "loan_id", "action_id")
+HASHED = ("partition", "day", "kind", *SUBJECTS, "decision", "rules", "payload", "recorded_at")
+
+
+class AuditRecordError(ValueError):
+    """A record cannot go into the log as given (unknown kind, naive timestamp, float money, ...)."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        # Money is integer minor units and rates integer nano units; a float has no place in a fact
+        # whose hash must be the same on every machine and every reading.
+        raise AuditRecordError(f"float {value!r} in an audit record: use integers or strings")
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return utc_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    raise AuditRecordError(f"{type(value).__name__} value {value!r} cannot go into an audit record")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, UTF-8 kept as is: one text per value, on every machine."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored timestamp in UTC. A naive one is read as UTC: that is how SQLite gives them back."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def utc_text(value: dt.datetime) -> str:
+    return as_utc(value).isoformat(timespec="microseconds")
+
+
+def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+    """The hash of a row as stored: ``rules`` and ``payload`` are hashed as their stored text."""
+    fields = [
+        row["partition"],
+        row["day"].isoformat() if isinstance(row["day"], dt.date) else str(row["day"]),
+        row["kind"],
+        *(row.get(s) for s in SUBJECTS),
+        row.get("decision"),
+        row.get("rules"),
+        row["payload"],
+        utc_text(row["recorded_at"]),
+    ]
+    text = f"{VERSION}\n{prev_hash}\n" + json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chain_records(
+    records: pl.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    partition: str,
+    day: dt.date,
+    recorded_at: dt.datetime,
+    last_seq: int = 0,
+    last_hash: str = GENESIS,
+) -> list[dict[str, Any]]:
+    """Rows ready to store for ``records`` appended, in order, after (``last_seq``, ``last_hash``).
+
+    A record is a mapping (or a frame row) with ``kind`` and any of ``borrower_id``, ``loan_id``,
+    ``action_id``, ``decision``, ``rules`` (a list of rule ids), ``payload`` (a mapping) and
+    ``recorded_at`` (default: the batch's). Timestamps must carry a zone; they are stored in UTC.
+    """
+    if not partition:
+        raise AuditRecordError("an audit segment needs a partition")
+    if recorded_at.tzinfo is None:
+        raise AuditRecordError("recorded_at must carry a time zone")
+    rows = records.to_dicts() if isinstance(records, pl.DataFrame) else list(records)
+    out: list[dict[str, Any]] = []
+    seq, prev = last_seq, last_hash
+    for i, rec in enumerate(rows):
+        unknown = set(rec) - {"kind", *SUBJECTS, "decision", "rules", "payload", "recorded_at"}
+        if unknown:
+            raise AuditRecordError(f"record {i + 1}: unknown fields {sorted(unknown)}")
+        kind = rec.get("kind")
+        if kind not in KINDS:
+            raise AuditRecordError(f"record {i + 1}: kind {kind!r} is not one of {sorted(KINDS)}")
+        at = rec.get("recorded_at") or recorded_at
+        if at.tzinfo is None:
+            raise AuditRecordError(f"record {i + 1}: recorded_at must carry a time zone")
+        rules = rec.get("rules")
+        seq += 1
+        row = {
+            "partition": partition,
+            "day": day,
+            "seq": seq,
+            "kind": kind,
+            **{s: (None if rec.get(s) is None else str(rec[s])) for s in SUBJECTS},
+            "decision": rec.get("decision"),
+            "rules": None if rules is None else canonical_json(list(rules)),
+            "payload": canonical_json(rec.get("payload") or {}),
+            "recorded_at": as_utc(at),
+            "prev_hash": prev,
+        }
+        row["row_hash"] = prev = row_hash(prev, row)
+        out.append(row)
+    return out

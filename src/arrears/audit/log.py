@@ -1,0 +1,283 @@
+"""The audit log in the database: append, seal, verify, purge. Services call these inside the
+command's transaction and never commit (``unit_of_work`` does).
+
+The hashing, sealing and checking are pure (``chain``, ``seal``, ``verify``, ``retention``); this
+module only moves rows. Appends are written in bulk (``store.bulk.insert_frame``: COPY on PostgreSQL,
+one executemany on SQLite).
+
+Concurrency. Two appenders on one segment would both take the same next ``seq``; the primary key
+(partition, day, seq) turns that into an error for one of them, never into a forked chain. On
+PostgreSQL an append first takes the lock an INSERT takes anyway (ROW EXCLUSIVE on ``audit_log``) and
+only then looks for a seal, while sealing takes SHARE on ``audit_log``: a seal waits for appends in
+flight, and an append that starts during a seal waits for it and then finds the day sealed. SQLite
+has one writer at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, delete, func, select, update
+
+from arrears.audit.chain import GENESIS, as_utc, chain_records
+from arrears.audit.retention import (
+    DEFAULT_RETENTION,
+    RetentionRule,
+    purgeable,
+    purged_too_early,
+)
+from arrears.audit.seal import Seal, seal_hmac
+from arrears.audit.verify import Problem, Segment, check_against_seal, check_segment
+from arrears.store.bulk import insert_frame
+from arrears.store.tables import audit_log, audit_seals
+
+_SCHEMA = {
+    "partition": pl.String,
+    "day": pl.Date,
+    "seq": pl.Int64,
+    "kind": pl.String,
+    "borrower_id": pl.String,
+    "loan_id": pl.String,
+    "action_id": pl.String,
+    "decision": pl.String,
+    "rules": pl.String,
+    "payload": pl.String,
+    "recorded_at": pl.Datetime("us", "UTC"),
+    "prev_hash": pl.String,
+    "row_hash": pl.String,
+}
+
+
+class SegmentSealed(RuntimeError):
+    """An append to a day that is already sealed: a sealed segment takes no more rows."""
+
+
+class ChainBroken(RuntimeError):
+    """Sealing refused: the chain to be sealed does not verify (sealing it would bless it)."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.line() for p in problems))
+        self.problems = problems
+
+
+def _lock(conn: Connection, mode: str) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE audit_log IN {mode} MODE")
+
+
+def append(
+    conn: Connection,
+    partition: str,
+    day: dt.date,
+    records: pl.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    recorded_at: dt.datetime,
+) -> int:
+    """Append records, in order, to the (partition, day) segment. Returns the number written."""
+    _lock(conn, "ROW EXCLUSIVE")
+    sealed = conn.execute(
+        select(audit_seals.c.partition).where(audit_seals.c.day == day).limit(1)
+    ).first()
+    if sealed is not None:
+        raise SegmentSealed(
+            f"the audit log for {day.isoformat()} is sealed; nothing more can be recorded on that day"
+        )
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.row_hash)
+        .where(audit_log.c.partition == partition, audit_log.c.day == day)
+        .order_by(audit_log.c.seq.desc())
+        .limit(1)
+    ).first()
+    rows = chain_records(
+        records,
+        partition=partition,
+        day=day,
+        recorded_at=recorded_at,
+        last_seq=0 if last is None else last.seq,
+        last_hash=GENESIS if last is None else last.row_hash,
+    )
+    if not rows:
+        return 0
+    return insert_frame(conn, audit_log, pl.DataFrame(rows, schema=_SCHEMA, orient="row"))
+
+
+def _seal_of(row: Any, source: str = "database") -> Seal:
+    return Seal(
+        partition=row.partition,
+        day=row.day,
+        rows=row.row_count,
+        root=row.root_hash,
+        hmac=row.hmac,
+        sealed_at=as_utc(row.sealed_at),
+        purged_on=row.purged_on,
+        source=source,
+    )
+
+
+def seals(conn: Connection, day: dt.date | None = None) -> list[Seal]:
+    query = select(audit_seals).order_by(audit_seals.c.day, audit_seals.c.partition)
+    if day is not None:
+        query = query.where(audit_seals.c.day == day)
+    return [_seal_of(r) for r in conn.execute(query)]
+
+
+def segments(conn: Connection, day: dt.date | None = None) -> Iterator[tuple[str, dt.date, list]]:
+    """Every segment's rows, in (partition, day, seq) order, one segment in memory at a time."""
+    query = select(audit_log).order_by(audit_log.c.partition, audit_log.c.day, audit_log.c.seq)
+    if day is not None:
+        query = query.where(audit_log.c.day == day)
+    result = conn.execute(query, execution_options={"yield_per": 10_000}).mappings()
+    for (partition, seg_day), rows in groupby(result, key=lambda r: (r["partition"], r["day"])):
+        yield partition, seg_day, list(rows)
+
+
+def seal_day(
+    conn: Connection, day: dt.date, *, key: bytes | None, sealed_at: dt.datetime
+) -> list[Seal]:
+    """Seal every segment of ``day``; a day already sealed gives back the seals it has."""
+    _lock(conn, "SHARE")
+    existing = seals(conn, day)
+    if existing:
+        return existing
+    new: list[Seal] = []
+    broken: list[Problem] = []
+    for partition, seg_day, rows in segments(conn, day):
+        segment, problems = check_segment(partition, seg_day, rows)
+        broken += problems
+        if segment.root is not None:
+            new.append(
+                Seal(
+                    partition,
+                    seg_day,
+                    segment.rows,
+                    segment.root,
+                    None if key is None else seal_hmac(key, partition, seg_day, segment.rows, segment.root),
+                    sealed_at=as_utc(sealed_at),
+                )
+            )
+    if broken:
+        raise ChainBroken(broken)
+    if new:
+        conn.execute(
+            audit_seals.insert(),
+            [
+                {
+                    "partition": s.partition,
+                    "day": s.day,
+                    "row_count": s.rows,
+                    "root_hash": s.root,
+                    "hmac": s.hmac,
+                    "sealed_at": s.sealed_at,
+                }
+                for s in new
+            ],
+        )
+    return seals(conn, day)
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    segments: int = 0
+    rows: int = 0
+    seals_checked: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def verify_log(
+    conn: Connection,
+    exported: Sequence[Seal] = (),
+    *,
+    key: bytes | None = None,
+    rules: Mapping[str, RetentionRule] = DEFAULT_RETENTION,
+) -> Report:
+    """Recompute every chain and hold each against the database's seals and the exported ones."""
+    report = Report()
+    found: dict[tuple, Problem] = {}
+    db = {(s.partition, s.day): s for s in seals(conn)}
+    files: dict[tuple[str, dt.date], list[Seal]] = {}
+    for s in exported:
+        files.setdefault((s.partition, s.day), []).append(s)
+    exported_days = {s.day for s in exported}
+
+    def note(problems: Iterable[Problem]) -> None:
+        for p in problems:
+            found.setdefault((p.kind, p.partition, p.day, p.seq), p)
+
+    seen: set[tuple[str, dt.date]] = set()
+    for partition, day, rows in segments(conn):
+        seen.add((partition, day))
+        report.segments += 1
+        report.rows += len(rows)
+        segment, problems = check_segment(partition, day, rows)
+        note(problems)
+        against = [db[(partition, day)]] if (partition, day) in db else []
+        against += files.get((partition, day), [])
+        if not files.get((partition, day)) and day in exported_days:
+            note([Problem("appended", partition, day, 1, "segment absent from the exported seal")])
+        for seal in against:
+            report.seals_checked += 1
+            note(check_against_seal(segment, seal, key))
+
+    for where in sorted(set(db) | set(files)):
+        if where in seen:
+            continue
+        partition, day = where
+        stored = db.get(where)
+        if stored is not None and stored.purged_on is not None:
+            report.seals_checked += 1
+            if purged_too_early(partition, day, stored.purged_on, rules):
+                note([
+                    Problem(
+                        "deleted",
+                        partition,
+                        day,
+                        None,
+                        f"segment purged on {stored.purged_on.isoformat()}, "
+                        "before its minimum retention",
+                    )
+                ])
+            continue
+        empty = Segment(partition, day, rows=0, last_seq=0, root=None, consistent=True)
+        for seal in ([stored] if stored else []) + files.get(where, []):
+            report.seals_checked += 1
+            note(check_against_seal(empty, seal, key))
+
+    report.problems = sorted(
+        found.values(), key=lambda p: (p.partition, p.day, p.seq or 0, p.kind)
+    )
+    return report
+
+
+def purge(
+    conn: Connection,
+    today: dt.date,
+    *,
+    rules: Mapping[str, RetentionRule] = DEFAULT_RETENTION,
+    last_activity: Mapping[str, dt.date] | None = None,
+) -> list[tuple[str, dt.date]]:
+    """Delete the rows of whole sealed segments past their minimum retention; keep their seals."""
+    candidates = [(s.partition, s.day) for s in seals(conn) if s.purged_on is None]
+    gone = purgeable(candidates, today, rules, last_activity)
+    for partition, day in gone:
+        conn.execute(
+            delete(audit_log).where(audit_log.c.partition == partition, audit_log.c.day == day)
+        )
+        conn.execute(
+            update(audit_seals)
+            .where(audit_seals.c.partition == partition, audit_seals.c.day == day)
+            .values(purged_on=today)
+        )
+    return gone
+
+
+def count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
