@@ -69,7 +69,7 @@ def load(db: str, book: Path) -> None:
 
 
 VOLATILE = {"closed_at", "seconds", "recorded_at", "allocation_id"}
-DERIVED = ("loan_state", "instalment_state", "allocations", "bucket_transitions", "movements",
+DERIVED = ("loan_state", "instalment_state", "allocations", "bucket_transitions", "movements", "portfolio_snapshots",
            "closed_days", "payments")
 
 

@@ -131,3 +131,29 @@ def test_account_text_shows_amounts_in_the_requested_locale(db_url, book):
     assert zh.returncode == 0 and us.returncode == 0, zh.stderr + us.stderr
     assert "¥" in zh.stdout  # Babel: CNY in zh-CN
     assert "$" in us.stdout and "US$" not in us.stdout  # USD in en-US
+
+
+def test_each_closed_day_records_a_portfolio_snapshot(db_url, book):
+    load(db_url, book)
+    assert run_cli(db_url, "close-day", "--date", "2026-01-25", "--allow-future").returncode == 0
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        snap = pl.read_database("SELECT * FROM portfolio_snapshots", conn)
+        state = pl.read_database("SELECT loan_id, status, bucket FROM loan_state", conn)
+        paid = pl.read_database("SELECT paid_on, currency, amount_minor FROM payments", conn)
+    engine.dispose()
+    days = snap["day"].cast(pl.String).str.slice(0, 10).unique().sort().to_list()
+    assert days[0] == "2026-01-01" and days[-1] == "2026-01-25" and len(days) == 25
+    # Collected per day and currency equals the payments of that day (never summed across currencies).
+    snap = snap.with_columns(pl.col("day").cast(pl.String).str.slice(0, 10))
+    got = snap.group_by("day", "currency").agg(pl.col("collected").sum()).filter(pl.col("collected") > 0)
+    want = paid.with_columns(pl.col("paid_on").cast(pl.String).str.slice(0, 10).alias("day")).group_by(
+        "day", "currency").agg(pl.col("amount_minor").sum().alias("collected"))
+    assert sorted(got.rows()) == sorted(want.select("day", "currency", "collected").rows())
+    # The last day's loan counts per bucket match the stored state of open loans.
+    last = snap.filter(pl.col("day") == "2026-01-25")
+    open_ = state.filter(~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]))
+    assert last["loans"].sum() == open_.height
+    per_bucket = last.group_by("bucket").agg(pl.col("loans").sum()).filter(pl.col("loans") > 0)
+    assert sorted(per_bucket.rows()) == sorted(
+        open_.group_by("bucket").agg(pl.len().cast(pl.Int64)).rows())

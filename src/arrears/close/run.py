@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, update
 from arrears.book import adjustments as adj_rules
 from arrears.book import payments as pay
 from arrears.book.replay import replay
+from arrears.book.snapshot import portfolio_snapshot
 from arrears.book.state import initial_state
 from arrears.book.step import Book, step
 from arrears.book.takeon import takeon_state
@@ -32,6 +33,7 @@ from arrears.close.lock import exclusive
 from arrears.problems import BadInput, Problem
 from arrears.store import book_io as io
 from arrears.store import tables as t
+from arrears.store.bulk import insert_frame
 from arrears.store.db import require_current
 
 
@@ -139,6 +141,8 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
     _fault("before-write", day)
     io.save_book(conn, out)
     io.append_history(conn, result.allocations, result.transitions, result.movements)
+    # Portfolio-wide figures come after the step, from its outputs (the step itself has none).
+    insert_frame(conn, t.portfolio_snapshots, portfolio_snapshot(out.loans, out.inst, terms, result.movements, day))
     _fault("before-commit", day)
     conn.execute(
         update(t.payments)

@@ -422,3 +422,17 @@ audit_seals = Table(
     Column("sealed_at", DateTime(timezone=True), nullable=False),
     Column("purged_on", Date),
 )
+
+
+# --- The day's portfolio snapshot (book/snapshot.py), written by the close -----------------------
+
+portfolio_snapshots = Table(
+    "portfolio_snapshots",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("bucket", String(16), primary_key=True),
+    *[Column(c, BigInteger, nullable=False) for c in (
+        "loans", "principal_outstanding", "total_outstanding", "collected", "penalty_accrued",
+        "fees_charged", "capped", "written_off", "charged_off")],
+)

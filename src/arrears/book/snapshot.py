@@ -1,0 +1,67 @@
+"""The day's portfolio snapshot: what the book holds and what moved, per currency and bucket.
+
+Computed after the step from its outputs (the state and the day's movements), never inside it: the
+step stays free of portfolio-wide aggregates, so it can run per borrower partition. Stocks (loans,
+principal, total owed) count open loans in their end-of-day bucket; flows (collected, accrued,
+capped, written off, charged off) are attributed to the bucket the loan ends the day in. Amounts
+are never summed across currencies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from arrears.book.balances import MICRO, balances
+
+SNAPSHOT = pl.Schema(
+    {
+        "day": pl.Date,
+        "currency": pl.String,
+        "bucket": pl.String,
+        "loans": pl.Int64,
+        "principal_outstanding": pl.Int64,
+        "total_outstanding": pl.Int64,
+        "collected": pl.Int64,
+        "penalty_accrued": pl.Int64,
+        "fees_charged": pl.Int64,
+        "capped": pl.Int64,
+        "written_off": pl.Int64,
+        "charged_off": pl.Int64,
+    }
+)
+
+_OPEN = ("current", "delinquent", "charged_off", "in_plan", "restructured")
+
+
+def portfolio_snapshot(
+    loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, movements: pl.DataFrame, day: dt.date
+) -> pl.DataFrame:
+    bal = balances(loans, inst, day).select("loan_id", "principal_outstanding", "total_outstanding")
+    per_loan = (
+        loans.select("loan_id", "status", "bucket")
+        .join(terms.select("loan_id", "currency"), on="loan_id")
+        .join(bal, on="loan_id", how="left")
+        .join(movements.drop("day"), on="loan_id", how="left")
+        .with_columns(pl.col("status").is_in(_OPEN).alias("open"))
+    )
+    # Flows in micro-units are summed first and rounded once, as the accruals themselves are.
+    micro = lambda c: ((pl.col(c).fill_null(0).sum() + MICRO // 2) // MICRO)  # noqa: E731
+    out = per_loan.group_by("currency", "bucket").agg(
+        pl.col("open").sum().cast(pl.Int64).alias("loans"),
+        pl.col("principal_outstanding").filter(pl.col("open")).sum().alias("principal_outstanding"),
+        pl.col("total_outstanding").filter(pl.col("open")).sum().alias("total_outstanding"),
+        pl.col("collected").fill_null(0).sum().alias("collected"),
+        micro("penalty_micro").alias("penalty_accrued"),
+        micro("fees_micro").alias("fees_charged"),
+        micro("capped_micro").alias("capped"),
+        pl.col("written_off").fill_null(0).sum().alias("written_off"),
+        pl.col("charged_off").fill_null(False).sum().cast(pl.Int64).alias("charged_off"),
+    )
+    return (
+        out.with_columns(pl.lit(day, pl.Date).alias("day"))
+        .select(SNAPSHOT.names())
+        .cast(dict(SNAPSHOT))
+        .sort("currency", "bucket")
+    )
