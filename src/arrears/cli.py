@@ -187,7 +187,7 @@ def account(
                 io.load_payments(conn, [loan_id]), io.schemes(products), day, known,
                 flags=contact_queries.flags(conn, borrower, loan_id, day, known),
                 contacts=contact_queries.contacts(conn, borrower, loan_id, day, known),
-                promises=contact_queries.promises(conn, loan_id, day, known),
+                promises=_promises_as_of(conn, loan_id, day, known),
                 adjustments=io.load_adjustments(conn, [loan_id]),
             )
     except SchemaError as e:
@@ -196,6 +196,30 @@ def account(
         sys.stdout.write(json.dumps(view, ensure_ascii=False, indent=2) + "\n")
         return
     _print_account(view, locale)
+
+
+def _promises_as_of(conn, loan_id: str, day: dt.date, known: dt.datetime | None) -> list[dict]:
+    """The loan's promises, each kept, broken or open as of ``day`` (not as the close last left it)."""
+    from arrears.book import payments as pay
+    from arrears.book.promises import PROMISES, decide
+    from arrears.money import format_plain
+    from arrears.store import book_io as io
+    from arrears.store import contact_queries
+
+    rows = contact_queries.promises(conn, loan_id, day, known)
+    if not rows:
+        return rows
+    outcome = decide(io.load_promises(conn, [loan_id]).select(PROMISES.names()),
+                     pay.effective(io.load_payments(conn, [loan_id]), known), day)
+    by_id = {r["promise_id"]: r for r in outcome.iter_rows(named=True)}
+    currency = io.load_terms(conn, io.load_products(conn), [loan_id])["currency"][0]
+    for r in rows:
+        o = by_id.get(r["promise_id"])
+        if o is not None:
+            r["status"] = o["status"]
+            r["decided_on"] = o["decided_on"].isoformat() if o["decided_on"] else None
+            r["paid_toward"] = format_plain(o["paid_toward"], currency)
+    return rows
 
 
 def _print_account(view: dict, locale: str = "en") -> None:

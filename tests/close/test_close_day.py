@@ -157,3 +157,30 @@ def test_each_closed_day_records_a_portfolio_snapshot(db_url, book):
     per_bucket = last.group_by("bucket").agg(pl.col("loans").sum()).filter(pl.col("loans") > 0)
     assert sorted(per_bucket.rows()) == sorted(
         open_.group_by("bucket").agg(pl.len().cast(pl.Int64)).rows())
+
+
+def test_the_close_decides_promises_kept_or_broken(db_url, book, tmp_path):
+    # B1 promises 500.00 on L4 (due 01-12) by 01-16 and pays 300 + 200: kept on the 16th. On L1 a
+    # promise of 1,000.00 by 01-14 gets nothing: broken on the 15th.
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "event_id,borrower_id,loan_id,channel,direction,at,party,address,outcome,promise_amount,promise_date\n"
+        "E1,B1,L4,agent_call,outbound,2026-01-13T10:00:00+08:00,borrower,+8613800138000,promise_to_pay,500.00,2026-01-16\n"
+        "E2,B1,L1,agent_call,outbound,2026-01-13T10:05:00+08:00,borrower,+8613800138000,promise_to_pay,1000.00,2026-01-14\n",
+        encoding="utf-8")
+    payments = tmp_path / "more.csv"
+    payments.write_text("payment_id,loan_id,amount,currency,paid_on,method\n"
+                        "Q1,L4,300.00,CNY,2026-01-14,wallet\nQ2,L4,200.00,CNY,2026-01-16,wallet\n", encoding="utf-8")
+    load(db_url, book)
+    for kind, path in (("contacts", contacts), ("payments", payments)):
+        assert run_cli(db_url, "import", kind, str(path), "--date", "2026-01-13").returncode == 0
+    assert run_cli(db_url, "close-day", "--date", "2026-01-20", "--allow-future").returncode == 0
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        got = pl.read_database("SELECT promise_id, status, decided_on, paid_toward FROM promises ORDER BY promise_id", conn)
+    engine.dispose()
+    rows = [(p, s, str(d)[:10], a) for p, s, d, a in got.rows()]
+    assert rows == [("E1", "kept", "2026-01-16", 50_000), ("E2", "broken", "2026-01-15", 0)]
+    # The account view answers for its own date: on the 15th the promise on L4 was still open.
+    view = _account(db_url, "L4", "--as-of", "2026-01-15")
+    assert [(p["status"], p["paid_toward"]) for p in view["promises"]] == [("open", "300.00")]

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, update
 
 from arrears.book import adjustments as adj_rules
 from arrears.book import payments as pay
+from arrears.book.promises import PROMISES, decide
 from arrears.book.replay import replay
 from arrears.book.snapshot import portfolio_snapshot
 from arrears.book.state import initial_state
@@ -141,6 +142,16 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
     _fault("before-write", day)
     io.save_book(conn, out)
     io.append_history(conn, result.allocations, result.transitions, result.movements)
+    # Promises: kept or broken from the payments that count; re-decided when their loan was re-derived.
+    promises = io.load_promises(conn)
+    if not promises.is_empty():
+        todo = promises.filter((pl.col("status") == "open") | pl.col("loan_id").is_in(redo_ids))
+        decided = decide(todo.select(PROMISES.names()), effective, day)
+        changed = decided.join(todo.select("promise_id", "status", "decided_on", "paid_toward"),
+                               on="promise_id", suffix="_was").filter(
+            (pl.col("status") != pl.col("status_was")) | ~pl.col("decided_on").eq_missing(pl.col("decided_on_was"))
+            | (pl.col("paid_toward") != pl.col("paid_toward_was")))
+        io.save_promise_outcomes(conn, changed)
     # Portfolio-wide figures come after the step, from its outputs (the step itself has none).
     insert_frame(conn, t.portfolio_snapshots, portfolio_snapshot(out.loans, out.inst, terms, result.movements, day))
     _fault("before-commit", day)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 
@@ -59,6 +60,37 @@ def load_adjustments(conn: Connection, ids: Sequence[str] | None = None) -> pl.D
         "adjustment_id", "loan_id", "type", "effective_on", pl.col("amount_minor").alias("amount"),
         "params", "approved_by", "recorded_at", "applied_by_close",
     )
+
+
+def load_promises(conn: Connection, ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """Promises with the local day they were made (the contact's), their stored status and outcome."""
+    p, c = t.promises, t.contacts
+    query = select(p.c.promise_id, p.c.loan_id, p.c.amount_minor, c.c.local_date, p.c.promise_date,
+                   p.c.status, p.c.decided_on, p.c.paid_toward).join(c, c.c.event_id == p.c.promise_id)
+    if ids is not None:
+        query = query.where(p.c.loan_id.in_(list(ids)))
+    rows = conn.execute(query).all()
+    schema = {"promise_id": pl.String, "loan_id": pl.String, "amount": pl.Int64, "made_on": pl.Date,
+              "promise_date": pl.Date, "status": pl.String, "decided_on": pl.Date, "paid_toward": pl.Int64}
+    as_date = lambda v: dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v  # noqa: E731
+    return pl.DataFrame(
+        [(r[0], r[1], r[2], as_date(r[3]), as_date(r[4]), r[5], as_date(r[6]), r[7]) for r in rows],
+        schema=schema, orient="row",
+    )
+
+
+def save_promise_outcomes(conn: Connection, outcomes: pl.DataFrame) -> None:
+    from sqlalchemy import bindparam, update
+
+    if outcomes.is_empty():
+        return
+    stmt = (
+        update(t.promises)
+        .where(t.promises.c.promise_id == bindparam("pid"))
+        .values(status=bindparam("st"), decided_on=bindparam("dec"), paid_toward=bindparam("paid"))
+    )
+    conn.execute(stmt, [{"pid": a, "st": b, "dec": c, "paid": d}
+                        for a, b, c, d in outcomes.select("promise_id", "status", "decided_on", "paid_toward").iter_rows()])
 
 
 def load_book(conn: Connection, ids: Sequence[str] | None = None) -> Book:

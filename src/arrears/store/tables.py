@@ -321,8 +321,10 @@ promises = Table(
     Column("currency", String(3), nullable=False),
     Column("promise_date", Date, nullable=False),
     Column("made_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(16), nullable=False),  # open; kept / broken by the close (later)
+    Column("status", String(16), nullable=False),  # open; kept / broken by the close (book/promises.py)
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("decided_on", Date),  # the day it was kept or broken (migration 0007)
+    Column("paid_toward", BigInteger, nullable=False, server_default="0"),
     Index("ix_promises_loan", "loan_id"),
 )
 
