@@ -229,14 +229,20 @@ def _retention(raw: object, w: _Where) -> Retention | None:
                      counted_from=counted_from, citation=w.text(t, "citation", "retention"))
 
 
-def parse_pack(text: str, source: str) -> Pack:
-    """Parse one pack file's text; raise BadInput with every problem found."""
-    w = _Where(source)
+def _read_toml(text: str, w: _Where) -> dict:
+    """The document, or BadInput naming the file when it is not TOML at all."""
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         w.add("(file)", f"not valid TOML: {e}")
         w.raise_if_any()
+        raise  # unreachable: raise_if_any raised
+
+
+def parse_pack(text: str, source: str) -> Pack:
+    """Parse one pack file's text; raise BadInput with every problem found."""
+    w = _Where(source)
+    doc = _read_toml(text, w)
     w.table(doc, "(top level)", ("pack", "retention", "rules"), ("pack", "rules"))
     head = w.table(doc.get("pack", {}), "pack", ("id", "title", "layer", "extends"),
                    ("id", "title", "layer"))

@@ -18,13 +18,12 @@ call. Values are typed by the key's suffix, exactly as in a pack.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from datetime import time
 from pathlib import Path
 
 from arrears.money import to_decimal
-from arrears.policy.load import _check_hours, _Where, parse_value
+from arrears.policy.load import _check_hours, _read_toml, _Where, parse_value
 from arrears.policy.model import Pack, Param, Rule
 from arrears.policy.tighten import MIN_BALANCE, Value, comparison, is_looser
 
@@ -39,11 +38,7 @@ class Overrides:
 
 def parse_overrides(text: str, source: str) -> Overrides:
     w = _Where(source)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        w.add("(file)", f"not valid TOML: {e}")
-        w.raise_if_any()
+    doc = _read_toml(text, w)
     w.table(doc, "(top level)", ("override", "rules", "retention"), ("override",))
     head = w.table(doc.get("override", {}), "override", ("portfolio",), ("portfolio",))
     portfolio = w.text(head, "portfolio", "override")
