@@ -30,6 +30,9 @@ class Exit:
     OK, FAILED, BAD_INPUT = 0, 1, 2
 
 
+_ROLE_HELP = "Who collects: first_party (the lender), third_party (an agency) or debt_buyer. Decides which US rules bind."
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -77,8 +80,12 @@ def import_(
     file: Annotated[Path, typer.Argument(help="A .csv or .parquet file (.toml for products)")],
     date: Annotated[Optional[str], typer.Option("--date", help="Business date the data is valid from (contact details are versioned by it). Default: today.")] = None,
     allow_extra_columns: Annotated[bool, typer.Option("--allow-extra-columns", help="Ignore unknown columns instead of refusing the file.")] = False,
+    collector_role: Annotated[str, typer.Option("--collector-role", help="contacts: who made them, for the audit log's verdict on each. " + _ROLE_HELP)] = "first_party",
 ) -> None:
-    """Import a file atomically and idempotently: all of it, or (exit 2) none of it."""
+    """Import a file atomically and idempotently: all of it, or (exit 2) none of it.
+
+    Contacts: each outbound contact is also recorded in the audit log with the compliance engine's
+    verdict on it as it happened (``executed_contact``), in the same transaction."""
     from arrears.ingest.runner import KINDS, import_file
     from arrears.problems import BadInput
     from arrears.store.db import SchemaError
@@ -87,10 +94,19 @@ def import_(
         _fail(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}", Exit.BAD_INPUT)
     business_date = _parse_date(date, "--date") or dt.date.today()
     now = dt.datetime.now(dt.timezone.utc)
+    after = None
+    if kind == "contacts":
+        packs = _packs(collector_role, None)
+
+        def after(conn) -> None:
+            from arrears.comply.service import record_executed
+            from arrears.store.policy_queries import contacts_recorded_at
+
+            record_executed(conn, contacts_recorded_at(conn, now), business_date, packs, now)
     try:
         result = import_file(
             _engine(ctx), kind, file, business_date=business_date, now=now,
-            allow_extra_columns=allow_extra_columns,
+            allow_extra_columns=allow_extra_columns, after=after,
         )
     except BadInput as e:
         err.print(f"{file}: {len(e.problems)} problem(s); nothing was imported", highlight=False)
@@ -342,6 +358,84 @@ def audit_verify(
         out.print(f"TAMPERED: {len(report.problems)} problems; {summary}", highlight=False, markup=False)
         raise typer.Exit(EXIT_TAMPERED)
     out.print(f"audit log verified: {summary}", highlight=False, markup=False)
+
+
+policy_app = typer.Typer(help="The compliance engine: the rules in force, and decisions on proposed actions.",
+                         no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+def _packs(collector_role: str, overrides: Optional[Path]):
+    """The effective packs, or exit 2 (a loosened legal floor, an unknown rule or role)."""
+    from arrears.policy.check.params import Packs
+    from arrears.policy.overrides import load_overrides
+    from arrears.problems import BadInput
+
+    try:
+        return Packs.load(collector_role, load_overrides(overrides) if overrides is not None else None)
+    except OSError as e:
+        _fail(f"--overrides: {e.strerror or e}", Exit.BAD_INPUT)
+    except BadInput as e:
+        err.print(f"{overrides or 'policy'}: {len(e.problems)} problem(s)", highlight=False)
+        for p in e.problems:
+            err.print(f"  {p}", highlight=False, markup=False)
+        raise typer.Exit(Exit.BAD_INPUT) from None
+
+
+@policy_app.command("check")
+def policy_check(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="The business date the actions are for (the audit log's day).")],
+    actions: Annotated[Path, typer.Option("--actions", help="Proposed actions (.csv or .parquet; INTERFACE.md).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the input plus decision, rules, explanation, allowed_start, allowed_end.")],
+    collector_role: Annotated[str, typer.Option("--collector-role", help=_ROLE_HELP)] = "first_party",
+    overrides: Annotated[Optional[Path], typer.Option("--overrides", help="The portfolio's overrides (TOML): may tighten, never loosen a legal floor.")] = None,
+) -> None:
+    """Decide every proposed action (allow or block, the rules, why, and when it would be allowed),
+    and record each decision in the audit log."""
+    from arrears.comply.service import check_file
+    from arrears.problems import BadInput
+    from arrears.store.db import SchemaError, unit_of_work
+
+    day = _parse_date(date, "--date")
+    packs = _packs(collector_role, overrides)
+    try:
+        with unit_of_work(_engine(ctx)) as conn:
+            report = check_file(conn, actions, out_file, day, packs, dt.datetime.now(dt.UTC))
+    except BadInput as e:
+        err.print(f"{actions}: {len(e.problems)} problem(s); nothing was decided", highlight=False)
+        for p in e.problems:
+            err.print(f"  {p}", highlight=False, markup=False)
+        raise typer.Exit(Exit.BAD_INPUT) from None
+    except SchemaError as e:
+        _fail(str(e))
+    out.print(f"{report.actions} actions: {report.allowed} allowed, {report.blocked} blocked; "
+              f"{report.audit_rows} audit rows -> {out_file}", highlight=False, markup=False)
+
+
+@policy_app.command("show")
+def policy_show(
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", help="US, US-MA, CN or GB.")],
+    collector_role: Annotated[str, typer.Option("--collector-role", help=_ROLE_HELP)] = "first_party",
+    overrides: Annotated[Optional[Path], typer.Option("--overrides", help="The portfolio's overrides (TOML).")] = None,
+) -> None:
+    """The rules in force for a jurisdiction and collector role: each limit, floor or platform
+    default, and who set it. Exit 2 if the overrides loosen a legal floor."""
+    from arrears.policy.check.params import PACK_KEYS
+    from arrears.policy.overrides import show
+
+    if jurisdiction not in PACK_KEYS:
+        _fail(f"--jurisdiction: {jurisdiction!r} is not one of {', '.join(PACK_KEYS)}", Exit.BAD_INPUT)
+    pack = _packs(collector_role, overrides).packs[jurisdiction]
+    table = Table(title=f"{pack.id}: {len(pack.rules)} rules")
+    for c in ("rule", "citation", "limit", "value", "kind", "set by"):
+        table.add_column(c)
+    for r in pack.rules:
+        if not r.params:
+            table.add_row(r.id, r.citation, r.title, "", "", "")
+        for p in r.params:
+            table.add_row(r.id, r.citation, p.key, show(p.value), p.kind,
+                          p.set_by + (f" ({p.overridden_by})" if p.overridden_by else ""))
+    out.print(table)
 
 
 def main() -> None:

@@ -138,3 +138,61 @@ def chain_records(
         row["row_hash"] = prev = row_hash(prev, row)
         out.append(row)
     return out
+
+
+# --------------------------------------------------------------------------- many rows at once
+
+TEXT_RECORD = pl.Schema({
+    "kind": pl.String, "borrower_id": pl.String, "loan_id": pl.String, "action_id": pl.String,
+    "decision": pl.String, "rules": pl.String, "payload": pl.String,
+})
+
+
+def chain_frame(
+    records: pl.DataFrame,
+    *,
+    partition: str,
+    day: dt.date,
+    recorded_at: dt.datetime,
+    last_seq: int = 0,
+    last_hash: str = GENESIS,
+) -> pl.DataFrame:
+    """``chain_records`` for a frame whose ``rules`` and ``payload`` are already canonical JSON text
+    (``TEXT_RECORD``): the same rows and hashes, built for a million rows.
+
+    The JSON array each hash covers is built by Polars (``struct.json_encode`` escapes strings
+    exactly as ``json.dumps(..., ensure_ascii=False)`` does; the tests hold the two paths equal);
+    only the chain itself, one SHA-256 per row, is a Python loop.
+    """
+    if not partition:
+        raise AuditRecordError("an audit segment needs a partition")
+    if recorded_at.tzinfo is None:
+        raise AuditRecordError("recorded_at must carry a time zone")
+    unknown = set(records["kind"].unique().to_list()) - KINDS
+    if unknown:
+        raise AuditRecordError(f"kinds {sorted(map(str, unknown))} are not in {sorted(KINDS)}")
+    at = as_utc(recorded_at)
+    fields = [pl.lit(partition), pl.lit(day.isoformat()), pl.col("kind"), *(pl.col(s) for s in SUBJECTS),
+              pl.col("decision"), pl.col("rules"), pl.col("payload"), pl.lit(utc_text(at))]
+    body = (
+        pl.struct(*(f.alias(f"f{i}") for i, f in enumerate(fields))).struct.json_encode()
+        .str.replace(r'^\{"f0":', "[").str.replace_all(r',"f\d":', ",").str.replace(r"\}$", "]")
+    )
+    frame = records.select(pl.col(c).cast(t) for c, t in TEXT_RECORD.items())
+    bodies = frame.select(body.alias("b"))["b"].to_list()
+    hashes: list[str] = []
+    prev = last_hash
+    head = f"{VERSION}\n"
+    sha = hashlib.sha256
+    for b in bodies:
+        prev = sha(f"{head}{prev}\n{b}".encode()).hexdigest()
+        hashes.append(prev)
+    n = frame.height
+    return frame.with_columns(
+        pl.lit(partition).alias("partition"),
+        pl.lit(day).alias("day"),
+        pl.int_range(last_seq + 1, last_seq + 1 + n, dtype=pl.Int64).alias("seq"),
+        pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("recorded_at"),
+        pl.Series("prev_hash", [last_hash, *hashes[:-1]] if n else [], dtype=pl.String),
+        pl.Series("row_hash", hashes, dtype=pl.String),
+    )

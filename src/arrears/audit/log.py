@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, delete, func, select, update
 
-from arrears.audit.chain import GENESIS, as_utc, chain_records
+from arrears.audit.chain import GENESIS, as_utc, chain_frame, chain_records
 from arrears.audit.retention import (
     DEFAULT_RETENTION,
     RetentionRule,
@@ -79,20 +79,7 @@ def append(
     recorded_at: dt.datetime,
 ) -> int:
     """Append records, in order, to the (partition, day) segment. Returns the number written."""
-    _lock(conn, "ROW EXCLUSIVE")
-    sealed = conn.execute(
-        select(audit_seals.c.partition).where(audit_seals.c.day == day).limit(1)
-    ).first()
-    if sealed is not None:
-        raise SegmentSealed(
-            f"the audit log for {day.isoformat()} is sealed; nothing more can be recorded on that day"
-        )
-    last = conn.execute(
-        select(audit_log.c.seq, audit_log.c.row_hash)
-        .where(audit_log.c.partition == partition, audit_log.c.day == day)
-        .order_by(audit_log.c.seq.desc())
-        .limit(1)
-    ).first()
+    last = _before_append(conn, partition, day)
     rows = chain_records(
         records,
         partition=partition,
@@ -104,6 +91,37 @@ def append(
     if not rows:
         return 0
     return insert_frame(conn, audit_log, pl.DataFrame(rows, schema=_SCHEMA, orient="row"))
+
+
+def append_frame(conn: Connection, partition: str, day: dt.date, records: pl.DataFrame, *,
+                 recorded_at: dt.datetime) -> int:
+    """``append`` for many rows at once: ``records`` has ``chain.TEXT_RECORD``'s columns, with
+    ``rules`` and ``payload`` already canonical JSON text (``chain_frame``)."""
+    if records.is_empty():
+        return 0
+    last = _before_append(conn, partition, day)
+    rows = chain_frame(records, partition=partition, day=day, recorded_at=recorded_at,
+                       last_seq=0 if last is None else last.seq,
+                       last_hash=GENESIS if last is None else last.row_hash)
+    return insert_frame(conn, audit_log, rows.select(list(_SCHEMA)))
+
+
+def _before_append(conn: Connection, partition: str, day: dt.date):
+    """Refuse a sealed day; the segment's last (seq, row_hash), or None for an empty segment."""
+    _lock(conn, "ROW EXCLUSIVE")
+    sealed = conn.execute(
+        select(audit_seals.c.partition).where(audit_seals.c.day == day).limit(1)
+    ).first()
+    if sealed is not None:
+        raise SegmentSealed(
+            f"the audit log for {day.isoformat()} is sealed; nothing more can be recorded on that day"
+        )
+    return conn.execute(
+        select(audit_log.c.seq, audit_log.c.row_hash)
+        .where(audit_log.c.partition == partition, audit_log.c.day == day)
+        .order_by(audit_log.c.seq.desc())
+        .limit(1)
+    ).first()
 
 
 def _seal_of(row: Any, source: str = "database") -> Seal:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from arrears.ingest import checks as ck
 from arrears.ingest.existing import split_new
 from arrears.ingest.read import ROW
+from arrears.policy.zones import zones_column
 from arrears.problems import Problem
 from arrears.store import tables as t
 from arrears.store.bulk import insert_frame, read_table
@@ -106,12 +107,23 @@ def apply(
     versions = changed.select("borrower_id", *CONTACT).with_columns(
         pl.lit(business_date).alias("valid_from"), pl.lit(now).alias("recorded_at")
     )
+    versions = versions.with_columns(_zones(versions, frame))
     insert_frame(conn, t.borrowers, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at")))
     insert_frame(conn, t.borrower_contacts, versions)
     # Borrowers added plus existing borrowers whose contact details changed (a new borrower's first
     # contact version is part of adding it, not a second change).
     changed = versions.filter(~pl.col("borrower_id").is_in(new["borrower_id"].implode())).height
     return new.height + changed, []
+
+
+def _zones(versions: pl.DataFrame, frame: pl.DataFrame) -> pl.Series:
+    """Each new version's candidate time zones, from its contact details and the jurisdiction.
+
+    Only new versions are resolved, so re-importing a file does no lookups and changes nothing. The
+    file's jurisdiction is the stored one: a borrower whose identity differs was refused above.
+    """
+    jurisdictions = frame.select("borrower_id", "jurisdiction").unique("borrower_id", keep="first")
+    return zones_column(versions.join(jurisdictions, on="borrower_id", how="left", maintain_order="left"))
 
 
 def _contacts_as_of(conn: Connection, ids: list[str], day: dt.date) -> pl.DataFrame:

@@ -45,21 +45,22 @@ _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 _PHONE_CHANNELS = ("sms", "robocall", "agent_call")
 
 
-def _ts_part(i: int) -> pl.Expr:
-    return pl.col("at").str.strip_chars().str.extract(_TIMESTAMP, i)
+def _ts_part(i: int, column: str = "at") -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.extract(_TIMESTAMP, i)
 
 
-def offset_expr() -> pl.Expr:
+def offset_expr(column: str = "at") -> pl.Expr:
     """The offset as ``+HH:MM`` (``Z`` is ``+00:00``); null without one."""
-    raw = _ts_part(4)
+    raw = _ts_part(4, column)
     return pl.when(raw == "Z").then(pl.lit("+00:00")).otherwise(
         raw.str.replace(r"^([+-]\d{2}):?(\d{2})$", "${1}:${2}")
     )
 
 
-def at_expr() -> pl.Expr:
+def at_expr(column: str = "at") -> pl.Expr:
     """The instant in UTC; null when malformed or without an offset."""
-    text = pl.concat_str(_ts_part(1), pl.lit("T"), _ts_part(2), _ts_part(3).fill_null(":00"), offset_expr())
+    text = pl.concat_str(_ts_part(1, column), pl.lit("T"), _ts_part(2, column),
+                         _ts_part(3, column).fill_null(":00"), offset_expr(column))
     return text.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from arrears.ingest import checks as ck
 from arrears.ingest.existing import split_new, unknown_borrowers
 from arrears.ingest.read import ROW
+from arrears.policy.zones import zones_column
 from arrears.problems import Problem
 from arrears.store import tables as t
 from arrears.store.bulk import insert_frame, read_table
@@ -58,5 +59,15 @@ def apply(
     problems += more
     if problems:
         return 0, problems
-    return insert_frame(conn, t.references, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at"))), []
+    new = new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at"), _zones(conn, new))
+    return insert_frame(conn, t.references, new), []
+
+
+def _zones(conn: Connection, new: pl.DataFrame) -> pl.Series:
+    """A new reference's candidate time zones: its phone's, else its borrower's jurisdiction's."""
+    owners = read_table(conn, t.borrowers, key="borrower_id", keys=new["borrower_id"].to_list())
+    with_jurisdiction = new.join(
+        owners.select("borrower_id", "jurisdiction"), on="borrower_id", how="left", maintain_order="left"
+    )
+    return zones_column(with_jurisdiction, timezone=None, country=None, region=None)
 

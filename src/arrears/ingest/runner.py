@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from arrears.ingest import (
     adjustments,
@@ -56,7 +57,10 @@ def import_file(
     business_date: dt.date,
     now: dt.datetime,
     allow_extra_columns: bool = False,
+    after: Callable[[Connection], None] | None = None,
 ) -> ImportResult:
+    """Import one file in one transaction. ``after`` runs inside that transaction once the rows are
+    written (the CLI records executed contacts in the audit log there), so both land or neither."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
     if kind == "products":
         with unit_of_work(engine) as conn:
@@ -83,6 +87,8 @@ def import_file(
         problems += more
         if problems:
             raise BadInput(problems, source=str(path))  # leaving the block rolls back
+        if after is not None and added:
+            after(conn)
         _log(conn, kind, path, digest, business_date, frame.height, added, now)
     return ImportResult(kind, frame.height, added)
 

@@ -61,8 +61,10 @@ GB_IDS = (
 )
 RULE_IDS = PLATFORM_IDS + US_IDS + CN_IDS + GB_IDS
 
-# What a rule may be about. "Channels" include the two non-contact actions that rules also stop
-# (furnishing to a bureau, legal action), because US-DISPUTE, US-PASSIVE and US-TIMEBAR name them.
+# What a rule may be about. "Channels" include the non-contact actions that rules also stop
+# (furnishing to a bureau, legal action, placing the debt with an agency), because US-DISPUTE,
+# US-PASSIVE, US-TIMEBAR and the holds name them. ``["*"]`` in a pack includes them; an explicit
+# list of contact channels (the hours rules) does not.
 CHANNELS = (
     "call",
     "robocall",
@@ -74,6 +76,7 @@ CHANNELS = (
     "social_media",
     "bureau_report",
     "legal_action",
+    "agency_placement",
 )
 PARTIES = (
     "consumer",

@@ -104,6 +104,11 @@ def read_table(
     return pl.concat(parts) if parts else pl.DataFrame(schema=overrides)
 
 
+def read_where(conn: Connection, table: Table, condition) -> pl.DataFrame:
+    """Rows of ``table`` matching a SQLAlchemy ``condition``, as a frame typed like ``read_table``'s."""
+    return _read(conn, select(table).where(condition), _schema_of(table))
+
+
 def _read(conn: Connection, query, overrides: dict) -> pl.DataFrame:
     rows = conn.execute(query).all()
     names = list(overrides)

@@ -55,6 +55,8 @@ borrowers = Table(
 
 # Contact details are versioned by business date: which number we had when we called is a fact the
 # compliance engine and an auditor both need, so a change adds a version and never overwrites.
+# `zones` holds the version's candidate time zones, resolved at import (policy/zones.py): sorted
+# IANA names joined by ';'. Derived, so never compared when deciding whether a version changed.
 borrower_contacts = Table(
     "borrower_contacts",
     metadata,
@@ -70,8 +72,11 @@ borrower_contacts = Table(
     Column("postal_code", String(32)),
     Column("country", String(2)),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("zones", Text),
 )
 
+# `zones`: the reference's candidate time zones, from the phone (else the borrower's jurisdiction),
+# resolved at import like borrower_contacts.zones.
 references = Table(
     "references",
     metadata,
@@ -83,6 +88,7 @@ references = Table(
     Column("source", String(32), nullable=False),
     Column("consented_on", Date),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("zones", Text),
 )
 
 loans = Table(

@@ -1,0 +1,104 @@
+"""The compliance engine's doors: a file of proposed actions, one action an agent is about to take,
+and the contacts that were executed. Each decision is recorded in the audit log, in the caller's
+transaction, partitioned by the borrower's jurisdiction and chained per business day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Connection
+
+from arrears.audit.log import append_frame
+from arrears.comply.actions_file import as_engine_input, read_actions, write_decisions
+from arrears.policy.check.engine import evaluate
+from arrears.policy.check.params import Packs
+from arrears.policy.check.world import actions_frame
+from arrears.store.policy_queries import load_world
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    actions: int
+    allowed: int
+    blocked: int
+    audit_rows: int
+
+
+def _utc_text(column: str) -> pl.Expr:
+    """As ``audit.chain.utc_text`` writes an instant: microseconds, ``+00:00``."""
+    return pl.col(column).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+
+
+def audit_records(decisions: pl.DataFrame, kind: str, extra: dict | None = None) -> pl.DataFrame:
+    """One audit record per decision (``audit.chain.TEXT_RECORD``): ``rules`` a JSON list of rule
+    ids and ``payload`` canonical JSON (sorted keys, no whitespace; absent values are null)."""
+    fields = {
+        "action": pl.col("action"), "allowed_end": _utc_text("allowed_end"), "allowed_start": _utc_text("allowed_start"),
+        "channel": pl.col("channel"), "end": _utc_text("end"), "explanation": pl.col("explanation"),
+        "party": pl.col("party"), "start": _utc_text("start"), "template_id": pl.col("template_id"),
+        **{k: pl.lit(v) for k, v in (extra or {}).items()},
+    }
+    payload = pl.struct(*(fields[k].alias(k) for k in sorted(fields))).struct.json_encode()
+    rules = pl.when(pl.col("rules") == "").then(pl.lit("[]")).otherwise(
+        pl.concat_str(pl.lit('["'), pl.col("rules").str.replace_all(";", '","', literal=True), pl.lit('"]')))
+    return decisions.select(
+        pl.lit(kind).alias("kind"), "borrower_id", "loan_id", "action_id", "decision",
+        rules.alias("rules"), payload.alias("payload"),
+    )
+
+
+def record(conn: Connection, decisions: pl.DataFrame, kind: str, day: dt.date, recorded_at: dt.datetime,
+           world_borrowers: pl.DataFrame, extra: dict | None = None) -> int:
+    """Append one audit row per decision, in the batch's order, to the segment of the borrower's
+    jurisdiction (``platform`` when unknown) for ``day``."""
+    partitions = decisions.select("borrower_id").join(
+        world_borrowers.select("borrower_id", "jurisdiction").unique("borrower_id"), on="borrower_id", how="left"
+    )["jurisdiction"].fill_null("platform")
+    records = audit_records(decisions, kind, extra).with_columns(partitions.alias("_partition"))
+    written = 0
+    for (partition,), part in sorted(records.partition_by("_partition", as_dict=True, maintain_order=True).items()):
+        written += append_frame(conn, str(partition), day, part.drop("_partition"), recorded_at=recorded_at)
+    return written
+
+
+def check_file(conn: Connection, path: Path, out: Path, day: dt.date, packs: Packs, recorded_at: dt.datetime) -> CheckReport:
+    """``arrears policy check``: decide every proposed action, record each decision, write the file."""
+    frame, actions = read_actions(conn, path)
+    world = load_world(conn, actions["borrower_id"].unique().to_list(), day)
+    decisions = evaluate(as_engine_input(actions), world, packs)
+    rows = record(conn, decisions, "policy_check", day, recorded_at, world.borrowers,
+                  {"collector_role": packs.collector_role})
+    write_decisions(frame, actions, decisions, out)
+    allowed = int((decisions["decision"] == "allow").sum())
+    return CheckReport(decisions.height, allowed, decisions.height - allowed, rows)
+
+
+def check_action(conn: Connection, action: dict, day: dt.date, packs: Packs, recorded_at: dt.datetime) -> dict:
+    """An agent about to act: the batch engine on one row, recorded as an ``agent_check``."""
+    one = actions_frame([action])
+    world = load_world(conn, one["borrower_id"].to_list(), day)
+    decision = evaluate(one, world, packs)
+    record(conn, decision, "agent_check", day, recorded_at, world.borrowers,
+           {"collector_role": packs.collector_role})
+    return decision.row(0, named=True)
+
+
+def record_executed(conn: Connection, contacts: pl.DataFrame, day: dt.date, packs: Packs, recorded_at: dt.datetime) -> int:
+    """Executed outbound contacts, each with the engine's verdict on it as it happened (against the
+    history before it): ``allow``, or ``block`` with the rules it broke. Contacts are history, so
+    they are not counted again as a batch."""
+    outbound = contacts.filter(pl.col("direction") == "outbound")
+    if outbound.is_empty():
+        return 0
+    actions = actions_frame(outbound.select(
+        pl.col("event_id").alias("action_id"), "borrower_id", "loan_id",
+        pl.col("loan_ids"), pl.col("channel").alias("action"), "channel", "party",
+        pl.col("at").alias("start"), "address", "recording_ref",
+    ))
+    world = load_world(conn, actions["borrower_id"].unique().to_list(), day)
+    decisions = evaluate(actions, world, packs, batch=False, skip=("ARREARS-TEMPLATE",))
+    return record(conn, decisions, "executed_contact", day, recorded_at, world.borrowers, {"executed": True})

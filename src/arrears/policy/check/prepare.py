@@ -1,0 +1,96 @@
+"""Who and what each proposed action reaches: the borrower's jurisdiction and pack, the party's
+kind, the address used, the candidate time zones, the loans' receivable, and the batch order.
+
+The batch order is (borrower, start, action_id): ``seq`` numbers the actions in it, and an action
+counts against the caps of every later one of its borrower once it is allowed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from arrears.policy.check import vocab
+from arrears.policy.check.world import World
+from arrears.policy.zones import candidate_zones
+
+
+def _jurisdiction_zones(jurisdictions: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"jurisdiction": jurisdictions,
+         "_fallback": [list(candidate_zones(None, None, None, None, j)) for j in jurisdictions]},
+        schema={"jurisdiction": pl.String, "_fallback": pl.List(pl.String)},
+    )
+
+
+def prepare(actions: pl.DataFrame, world: World) -> pl.DataFrame:
+    """One row per action (in batch order, ``idx`` = its position in ``actions``)."""
+    b = world.borrowers
+    refs = world.references.select(
+        "borrower_id", pl.col("reference_id").alias("party"), "relation", "source", "consented_on",
+        pl.col("phone").alias("ref_phone"), pl.col("zones").alias("ref_zones"),
+    )
+    loans = (
+        actions.select("borrower_id", "loan_ids").with_row_index("idx").explode("loan_ids")
+        .join(world.loans.select(pl.col("loan_id").alias("loan_ids"), "currency", "receivable", "time_barred_on"),
+              on="loan_ids", how="left")
+        .group_by("idx")
+        .agg(pl.col("currency").first(), pl.col("receivable").sum().alias("receivable"),
+             pl.col("time_barred_on").min().alias("time_barred_on"))
+    )
+    out = (
+        actions.with_row_index("idx")
+        .join(b, on="borrower_id", how="left")
+        .join(refs, on=["borrower_id", "party"], how="left")
+        .join(loans, on="idx", how="left")
+        .with_columns(
+            vocab.rule_channel().alias("rule_channel"),
+            vocab.pack_key().alias("pack_key"),
+            vocab.family().alias("family"),
+        )
+        .with_columns(vocab.party_kind().alias("party_kind"))
+    )
+    fallback = _jurisdiction_zones(out["jurisdiction"].drop_nulls().unique().sort().to_list())
+    is_borrower = pl.col("party") == "borrower"
+    phone = pl.when(is_borrower).then(pl.col("phone")).otherwise(pl.col("ref_phone"))
+    own_address = (
+        pl.when(pl.col("family").is_in(["phone", "text"])).then(phone)
+        .when((pl.col("family") == "email") & is_borrower).then(pl.col("email"))
+        .otherwise(pl.lit(None, pl.String))
+    )
+    zones = pl.when(is_borrower | pl.col("ref_zones").is_null() | (pl.col("ref_zones").list.len() == 0)) \
+        .then(pl.col("zones")).otherwise(pl.col("ref_zones"))
+    out = (
+        out.join(fallback, on="jurisdiction", how="left")
+        .with_columns(
+            pl.coalesce(pl.col("address"), own_address).alias("address_used"),
+            zones.alias("zones"),
+        )
+        .with_columns(
+            pl.when(pl.col("zones").is_null() | (pl.col("zones").list.len() == 0))
+            .then(pl.col("_fallback")).otherwise(pl.col("zones")).alias("zones"),
+        )
+        .drop("_fallback", "ref_zones")
+        .sort("borrower_id", "start", "action_id")
+        .with_row_index("seq")
+    )
+    return out
+
+
+def by_zone(frame: pl.DataFrame, at: str, out: str, zone: str = "zone") -> pl.DataFrame:
+    """Add ``out``: the local date of instant ``at`` in each row's ``zone`` (few distinct zones)."""
+    if frame.is_empty():
+        return frame.with_columns(pl.lit(None, pl.Date).alias(out))
+    parts = [
+        part.with_columns(pl.col(at).dt.convert_time_zone(z).dt.date().alias(out))  # type: ignore[arg-type]
+        for (z,), part in frame.partition_by(zone, as_dict=True).items()
+    ]
+    return pl.concat(parts)
+
+
+def local_instant(date: pl.Expr, minutes: pl.Expr, zone: str) -> pl.Expr:
+    """The UTC instant of local wall time ``date`` + ``minutes`` in ``zone``. A wall time skipped by a
+    DST change is taken an hour later; a repeated one is the earlier of the two."""
+    naive = date.cast(pl.Datetime("us")) + pl.duration(minutes=minutes)
+    first = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    later = (naive + pl.duration(hours=1)).dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    return pl.coalesce(first, later).dt.convert_time_zone("UTC")

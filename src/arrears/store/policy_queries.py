@@ -1,0 +1,108 @@
+"""What the compliance engine needs to know about the borrowers a batch of actions reaches, read in
+bulk: contact details in force (with their candidate zones, resolved at import), references, the
+contact history, flags, contact holds from pauses, and what each loan may lawfully be collected for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+from sqlalchemy import Connection
+
+from arrears.book.adjustments import pauses
+from arrears.book.balances import balances
+from arrears.policy.check.world import BORROWERS, CONTACTS, FLAGS, LOANS, World
+from arrears.store import tables as t
+from arrears.store.book_io import load_adjustments, load_book
+from arrears.store.bulk import read_table, read_where
+
+# Reading a whole table and filtering in Polars beats a long IN list once many borrowers are asked for.
+_WHOLE_TABLE_AT = 20_000
+
+# Pause reasons that are also facts the rules know by name.
+_PAUSE_FLAGS = ("bankruptcy", "deceased", "breathing_space")
+
+
+def _rows(conn: Connection, table, key: str, ids: Sequence[str]) -> pl.DataFrame:
+    if len(ids) >= _WHOLE_TABLE_AT:
+        frame = read_table(conn, table)
+        return frame.filter(pl.col(key).is_in(list(ids)))
+    return read_table(conn, table, key=key, keys=list(ids))
+
+
+def _zones(column: str = "zones") -> pl.Expr:
+    return pl.col(column).fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != ""))
+
+
+def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date) -> World:
+    """The facts about ``borrower_ids`` that the rules read, as of business date ``day``.
+
+    Contact details are the version in force on ``day``; the contact history is every stored
+    contact (the engine keeps those before each action's instant); balances are the last closed
+    state's, valued on ``day``.
+    """
+    ids = sorted(set(borrower_ids))
+    identity = _rows(conn, t.borrowers, "borrower_id", ids)
+    versions = (
+        _rows(conn, t.borrower_contacts, "borrower_id", ids)
+        .filter(pl.col("valid_from") <= day)
+        .sort("borrower_id", "valid_from")
+        .group_by("borrower_id", maintain_order=True).last()
+    )
+    borrowers = identity.join(versions, on="borrower_id", how="left").with_columns(_zones().alias("zones"))
+    references = _rows(conn, t.references, "borrower_id", ids).with_columns(_zones().alias("zones"))
+    contacts = _rows(conn, t.contacts, "borrower_id", ids).with_columns(
+        pl.col("loan_ids").fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != "")),
+    )
+    flags = _rows(conn, t.flags, "borrower_id", ids)
+    loans = _rows(conn, t.loans, "borrower_id", ids).select("loan_id", "borrower_id", "currency", "time_barred_on")
+    loan_ids = loans["loan_id"].to_list()
+    holds = _holds(conn, loans, loan_ids)
+    receivable = _receivable(conn, loan_ids, day)
+    world = World(
+        borrowers=borrowers.select([c for c in BORROWERS.names() if c in borrowers.columns]),
+        references=references,
+        contacts=contacts.select(CONTACTS.names()),
+        flags=pl.concat([flags.select(FLAGS.names()).cast(dict(FLAGS)), holds.cast(dict(FLAGS))]),
+        loans=loans.join(receivable, on="loan_id", how="left").select(LOANS.names()),
+    )
+    return world.conformed()
+
+
+def _holds(conn: Connection, loans: pl.DataFrame, loan_ids: list[str]) -> pl.DataFrame:
+    """Pauses with a contact hold, as flags: ``contact_hold`` (and the reason, when it is a fact)."""
+    empty = pl.DataFrame(schema=FLAGS)
+    if not loan_ids:
+        return empty
+    p = pauses(load_adjustments(conn, loan_ids))
+    if p.is_empty():
+        return empty
+    p = p.filter(pl.col("contact_hold")).join(loans.select("loan_id", "borrower_id"), on="loan_id")
+    hold = p.select("borrower_id", "loan_id", pl.lit("contact_hold").alias("flag"), pl.col("reason").alias("value"),
+                    "start_on", "end_on", pl.lit(None, pl.Boolean).alias("written"))
+    named = p.filter(pl.col("reason").is_in(_PAUSE_FLAGS)).select(
+        "borrower_id", pl.lit(None, pl.String).alias("loan_id"), pl.col("reason").alias("flag"),
+        pl.lit(None, pl.String).alias("value"), "start_on", "end_on", pl.lit(None, pl.Boolean).alias("written"))
+    return pl.concat([hold, named]).cast(dict(FLAGS))
+
+
+def _receivable(conn: Connection, loan_ids: list[str], day: dt.date) -> pl.DataFrame:
+    """Per loan, the payoff on ``day`` from the last closed state: what may lawfully be collected
+    (capped amounts never became receivable). Loans not yet closed have none."""
+    schema = {"loan_id": pl.String, "receivable": pl.Int64}
+    if not loan_ids:
+        return pl.DataFrame(schema=schema)
+    book = load_book(conn, None if len(loan_ids) >= _WHOLE_TABLE_AT else loan_ids)
+    if book.loans.is_empty():
+        return pl.DataFrame(schema=schema)
+    return balances(book.loans, book.inst, day).select("loan_id", pl.col("payoff_amount").alias("receivable")).cast(schema)
+
+
+
+def contacts_recorded_at(conn: Connection, recorded_at: dt.datetime) -> pl.DataFrame:
+    """The contacts one import wrote (they share its ``recorded_at``), as the engine reads them."""
+    return read_where(conn, t.contacts, t.contacts.c.recorded_at == recorded_at).with_columns(
+        pl.col("loan_ids").fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != "")),
+    )
