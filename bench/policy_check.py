@@ -38,6 +38,8 @@ def main() -> None:
     ap.add_argument("--contacts", type=int, default=3_000_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-audit", action="store_true", help="time the engine alone")
+    ap.add_argument("--db", help="write the audit rows to this database (e.g. postgresql+psycopg://...); "
+                                 "default: a fresh SQLite file")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -53,7 +55,7 @@ def main() -> None:
     rows = 0
     if not args.no_audit:
         with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/bench.db")
+            engine = make_engine(args.db or f"sqlite:///{tmp}/bench.db")
             upgrade(engine)
             t2 = time.perf_counter()
             with unit_of_work(engine) as conn:
@@ -65,7 +67,7 @@ def main() -> None:
     print(f"engine: {t2 - t1 if args.no_audit else t2 - t1:.2f} s for {a.height:,} actions "
           f"({a.height / (t2 - t1):,.0f} actions/s); {allowed:,} allowed, {a.height - allowed:,} blocked")
     if not args.no_audit:
-        print(f"audit:  {t3 - t2:.2f} s for {rows:,} rows (SQLite)")
+        print(f"audit:  {t3 - t2:.2f} s for {rows:,} rows ({'SQLite' if not args.db else args.db.split(':')[0]})")
     print(f"total:  {t3 - t1:.2f} s; peak RSS {rss:.1f} GB")
 
 

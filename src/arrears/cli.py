@@ -438,5 +438,30 @@ def policy_show(
     out.print(table)
 
 
+@audit_app.command("purge")
+def audit_purge(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="Today: segments past their minimum retention on this date go.")],
+    collector_role: Annotated[str, typer.Option("--collector-role", help=_ROLE_HELP)] = "first_party",
+    overrides: Annotated[Optional[Path], typer.Option("--overrides", help="The portfolio's overrides (may lengthen retention).")] = None,
+) -> None:
+    """Delete whole sealed segments past the packs' minimum retention (CN 5 years; US 3 years after the
+    last collection activity). Their seals stay, so verification still knows what was there."""
+    from arrears.audit.log import purge
+    from arrears.comply.retention import last_activity, retention_rules
+    from arrears.store.db import SchemaError, unit_of_work
+
+    today = _parse_date(date, "--date")
+    rules = retention_rules(_packs(collector_role, overrides))
+    try:
+        with unit_of_work(_engine(ctx)) as conn:
+            gone = purge(conn, today, rules=rules, last_activity=last_activity(conn))
+    except SchemaError as e:
+        _fail(str(e))
+    for partition, day in gone:
+        out.print(f"purged: partition {partition}, day {day}", highlight=False, markup=False)
+    out.print(f"{len(gone)} segment(s) purged", highlight=False, markup=False)
+
+
 def main() -> None:
     app()

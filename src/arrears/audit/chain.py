@@ -174,9 +174,14 @@ def chain_frame(
     at = as_utc(recorded_at)
     fields = [pl.lit(partition), pl.lit(day.isoformat()), pl.col("kind"), *(pl.col(s) for s in SUBJECTS),
               pl.col("decision"), pl.col("rules"), pl.col("payload"), pl.lit(utc_text(at))]
-    body = (
-        pl.struct(*(f.alias(f"f{i}") for i, f in enumerate(fields))).struct.json_encode()
-        .str.replace(r'^\{"f0":', "[").str.replace_all(r',"f\d":', ",").str.replace(r"\}$", "]")
+    # {"f0":x,"f1":y,...} -> [x,y,...]. Inside an encoded string every quote is escaped, so the
+    # literal ',"fN":' can only be a key.
+    encoded = pl.struct(*(f.alias(f"f{i}") for i, f in enumerate(fields))).struct.json_encode()
+    body = pl.concat_str(
+        pl.lit("["),
+        encoded.str.slice(6, encoded.str.len_chars() - 7)
+        .str.replace_many([f',"f{i}":' for i in range(1, len(fields))], [","] * (len(fields) - 1)),
+        pl.lit("]"),
     )
     frame = records.select(pl.col(c).cast(t) for c, t in TEXT_RECORD.items())
     bodies = frame.select(body.alias("b"))["b"].to_list()

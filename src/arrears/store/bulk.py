@@ -71,6 +71,11 @@ def _executemany(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
             # same text without a Python call per value (a schedule has two dates per instalment).
             columns.append(series.dt.strftime("%Y-%m-%d").to_list())
             continue
+        if dialect.name == "sqlite" and isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is not None:
+            # Likewise a timestamp: SQLAlchemy's SQLite DATETIME text of the UTC wall time
+            # ('2026-03-02 01:02:03.456789'), the text its bind processor writes for a UTC value.
+            columns.append(series.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f").to_list())
+            continue
         values = series.to_list()
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:

@@ -111,7 +111,7 @@ def actions(w: World, n: int, seed: int) -> pl.DataFrame:
     first_loan = w.loans.group_by("borrower_id").agg(pl.col("loan_id").first(), pl.col("currency").first())
     loan_of = dict(zip(first_loan["borrower_id"], first_loan["loan_id"]))
     receivable = dict(zip(w.loans["loan_id"], w.loans["receivable"]))
-    minutes = rng.permutation(2 * 24 * 60 * 50)[:n] % (2 * 24 * 60)  # many repeats across borrowers
+    minutes = rng.integers(0, 2 * 24 * 60, n)
     rows = []
     seen: set[tuple[str, int]] = set()
     for i in range(n):

@@ -6,10 +6,10 @@ Steps, all set-based over the batch:
 2. One row per (action, candidate zone) with the action's local day there.
 3. Facts: flags in force, contact history counts, hours windows, parameters of the effective pack,
    the template's declared purpose and audience.
-4. Static rules once; cap rules (counts) with the earlier *allowed* actions of the batch added,
-   repeated until no decision changes. Action k's decision depends only on actions before it, so
-   each round fixes at least one more position per borrower and the loop ends; the result is the
-   same as deciding the actions one by one in (borrower, start, action_id) order.
+4. Static rules once for the whole batch; cap rules (counts) in rounds, round k deciding every
+   borrower's k-th action with the counts of its history plus its earlier *allowed* actions. An
+   action depends only on the actions before it, so the result is the same as deciding the actions
+   one by one in (borrower, start, action_id) order, which is what the single door does.
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
         .explode("zones").rename({"zones": "zone"})
         .filter(pl.col("zone").is_not_null())
         .pipe(by_zone, "start", "d")
+        .with_row_index("zrow")
     )
     d_min = zoned.group_by("idx").agg(pl.col("d").min().alias("d_min"), pl.col("d").max().alias("d_max"))
     a = with_flag_facts(a, flag_facts(zoned, world.flags)).join(d_min, on="idx", how="left")
@@ -155,26 +156,55 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     a = a.with_columns(_blocks(static, packs))
     static_ok = ~pl.any_horizontal(pl.col(f"b:{c.rule}") for c in static) if static else pl.lit(True)
 
-    pairs = None
-    if batch:
-        multi = a.group_by("borrower_id").len().filter(pl.col("len") > 1).select("borrower_id")
-        if not multi.is_empty():
-            planned = planned_events(a.join(multi, on="borrower_id", how="semi"))
-            pairs = batch_pairs(zoned.join(multi, on="borrower_id", how="semi"), planned)
+    a = a.with_columns(static_ok.alias("static_ok"))
+    decided = _decide_caps(a, zoned, hist, caps, packs, batch)
+    return _assemble(a.join(decided, on="idx", how="left"), checks)
 
-    allowed: pl.DataFrame | None = None
-    for _ in range(actions.height + 1):
-        extra = batch_counts(pairs, allowed) if pairs is not None and allowed is not None else None
-        facts = combine(hist, extra, zoned).select("idx", *COUNTS)
-        decided = a.join(facts, on="idx", how="left").with_columns(
-            pl.col(c).fill_null(0) for c in COUNTS
-        ).with_columns(_blocks(caps, packs))
-        allow = static_ok & ~pl.any_horizontal(pl.col(f"b:{c.rule}") for c in caps)
-        now = decided.select("seq", allow.alias("allow"))
-        if pairs is None or (allowed is not None and now.sort("seq")["allow"].equals(allowed.sort("seq")["allow"])):
-            break
-        allowed = now
-    return _assemble(decided.with_columns(allow.alias("allow")), checks)
+
+def _columns(exprs: list[pl.Expr]) -> list[str]:
+    return sorted({name for e in exprs for name in e.meta.root_names()})
+
+
+def _decide_caps(a: pl.DataFrame, zoned: pl.DataFrame, hist: pl.DataFrame, caps: list[Check], packs: Packs,
+                 batch: bool) -> pl.DataFrame:
+    """The cap rules, in rounds: round k decides every borrower's k-th action of the batch, with the
+    counts of its history plus its earlier actions that were allowed. Each action is decided once,
+    after every action it depends on; the result is the one-by-one decision in batch order.
+
+    Returns, per action, the ``b:RULE`` columns of the caps and ``allow``."""
+    blocks = _blocks(caps, packs)
+    needed = [c for c in _columns(blocks) if c in a.columns and c not in COUNTS]
+    narrow = a.select(sorted({"idx", "seq", "borrower_id", "static_ok", *needed}))
+    if batch:
+        narrow = narrow.with_columns((pl.col("seq") - pl.col("seq").min().over("borrower_id")).alias("_pos"))
+        planned = planned_events(a)
+    else:
+        narrow = narrow.with_columns(pl.lit(0, pl.UInt32).alias("_pos"))
+        planned = None
+    rounds = int(narrow["_pos"].max() or 0) + 1 if narrow.height else 0
+    parts: list[pl.DataFrame] = []
+    allowed_seq: list[pl.Series] = []
+    for k in range(rounds):
+        cur = narrow.filter(pl.col("_pos") == k)
+        ids = cur.select("idx")
+        z = zoned.join(ids, on="idx", how="semi")
+        extra = None
+        if planned is not None and k > 0 and allowed_seq:
+            earlier = planned.join(pl.DataFrame({"j": pl.concat(allowed_seq)}), on="j", how="semi")
+            extra = batch_counts(batch_pairs(z, earlier))
+        facts = combine(hist, extra, z).select("idx", *COUNTS)
+        cur = (
+            cur.join(facts, on="idx", how="left")
+            .with_columns(pl.col(c).fill_null(0) for c in COUNTS)
+            .with_columns(blocks)
+            .with_columns((pl.col("static_ok") & ~pl.any_horizontal(pl.lit(False), *[pl.col(f"b:{c.rule}") for c in caps])).alias("allow"))
+        )
+        allowed_seq.append(cur.filter("allow")["seq"].rename("j"))
+        parts.append(cur.select("idx", *COUNTS, *[f"b:{c.rule}" for c in caps], "allow"))
+    if not parts:
+        return pl.DataFrame(schema={"idx": pl.UInt32, **{c: pl.Int64 for c in COUNTS},
+                                    **{f"b:{c.rule}": pl.Boolean for c in caps}, "allow": pl.Boolean})
+    return pl.concat(parts)
 
 
 @lru_cache(maxsize=8)
@@ -198,6 +228,8 @@ def _explanations(decided: pl.DataFrame, checks: tuple[Check, ...]) -> pl.DataFr
     """Per blocked action, its ``rules`` ("A;B") and "RULE: why; RULE: why", in the checks' order. Each rule's text is built
     only for the rows it blocks: most actions are blocked by one or two rules, not forty."""
     parts = []
+    used = _columns([c.why for c in checks])
+    decided = decided.select("idx", *[f"b:{c.rule}" for c in checks], *[u for u in used if u in decided.columns])
     for order, c in enumerate(checks):
         hit = decided.filter(pl.col(f"b:{c.rule}"))
         if not hit.is_empty():

@@ -76,7 +76,11 @@ def planned_events(prepared: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _aggregations() -> list[pl.Expr]:
+def _pair_columns() -> list[pl.Expr]:
+    """Per (action, contact) pair: what the contact contributes to each fact, as plain columns.
+
+    Computed over the whole pairs frame at once, so that the group-by that follows only sums,
+    takes minima and maxima of columns (Polars' fast path), never filters inside a group."""
     dd = (pl.col("d") - pl.col("ev_day")).dt.total_days()
     out = pl.col("ev_direction") == "outbound"
     same_person = pl.col("ev_party") == pl.col("party")
@@ -85,84 +89,111 @@ def _aggregations() -> list[pl.Expr]:
     fam = pl.col("ev_family")
     text_out = out & (fam == "text")
     day0, week, month = dd == 0, dd <= 6, dd <= 29  # every event here is before the action: dd >= 0
-    work = pl.col("ev_address") == pl.col("work_phone")
+    work = (pl.col("ev_address") == pl.col("work_phone")).fill_null(False)
     call_or_text = pl.col("placed_call") | text_out
     same_closed = (fam == pl.col("family")) & (
         pl.col("optout_on").is_not_null() & (pl.col("ev_day") >= pl.col("optout_on"))
     ) & (pl.col("ev_address").eq_missing(pl.col("address_used")) | pl.col("ev_address").is_null())
+    reached = pl.col("ev_outcome").is_in(REACHED) & debtor
 
-    def count(cond: pl.Expr, name: str) -> pl.Expr:
-        return cond.fill_null(False).sum().alias(name)
+    def flag(cond: pl.Expr, name: str) -> pl.Expr:
+        return cond.fill_null(False).cast(pl.Int32).alias(name)
+
+    def days(cond: pl.Expr, name: str) -> pl.Expr:
+        return pl.when(cond.fill_null(False)).then(dd).alias(name)
 
     return [
-        count(text_out & same_person & day0, "sms_day"),
-        count(text_out & same_person & week, "sms_7d"),
-        count(out & (fam == "email") & same_person & day0, "email_day"),
-        count(pl.col("placed_call") & same_person & about_loan & week, "placed_7d"),
-        count(pl.col("connected") & debtor & day0, "connected_day"),
-        count(pl.col("conversation") & debtor & day0, "conversations_day"),
-        count(call_or_text & same_person & about_loan & week & ~work.fill_null(False), "ma_personal_7d"),
-        count(call_or_text & same_person & about_loan & month & work, "ma_other_30d"),
-        count(pl.col("made") & (fam == "visit") & month, "visits_30d"),
-        count(pl.col("made") & (fam != "letter") & same_person & week, "contacts_7d"),
-        count(pl.col("made") & (fam != "letter") & same_person & month, "contacts_30d"),
-        count(pl.col("made") & same_person, "party_contacts"),
-        count(out & same_closed, "replies_since_optout"),
-        dd.filter(pl.col("conversation") & same_person & about_loan).min().alias("days_since_conversation"),
-        dd.filter(pl.col("ev_outcome").is_in(REACHED) & debtor).min().alias("days_since_reached"),
-        # CN-3P's "unreachable": the oldest attempt on the debtor since they were last reached.
-        dd.filter(out & debtor & ~(dd >= dd.filter(pl.col("ev_outcome").is_in(REACHED) & debtor).min()).fill_null(False))
-        .max().alias("days_since_first_attempt"),
-        dd.filter(out & debtor).max().alias("days_since_first_contact"),
+        flag(text_out & same_person & day0, "sms_day"),
+        flag(text_out & same_person & week, "sms_7d"),
+        flag(out & (fam == "email") & same_person & day0, "email_day"),
+        flag(pl.col("placed_call") & same_person & about_loan & week, "placed_7d"),
+        flag(pl.col("connected") & debtor & day0, "connected_day"),
+        flag(pl.col("conversation") & debtor & day0, "conversations_day"),
+        flag(call_or_text & same_person & about_loan & week & ~work, "ma_personal_7d"),
+        flag(call_or_text & same_person & about_loan & month & work, "ma_other_30d"),
+        flag(pl.col("made") & (fam == "visit") & month, "visits_30d"),
+        flag(pl.col("made") & (fam != "letter") & same_person & week, "contacts_7d"),
+        flag(pl.col("made") & (fam != "letter") & same_person & month, "contacts_30d"),
+        flag(pl.col("made") & same_person, "party_contacts"),
+        flag(out & same_closed, "replies_since_optout"),
+        days(pl.col("conversation") & same_person & about_loan, "days_since_conversation"),
+        days(reached, "days_since_reached"),
+        days(out & debtor, "_attempt"),
+        days(out & debtor, "days_since_first_contact"),
         # US-PASSIVE: the oldest letter, e-mail or text to the debtor that did not come back.
-        dd.filter(debtor & out & fam.is_in(["letter", "email", "text"])
-                  & pl.col("ev_outcome").ne_missing("undeliverable")).max().alias("days_since_pre_furnishing"),
-        (same_person & pl.col("ev_outcome").is_in(REFUSALS)).fill_null(False).any().alias("party_refused"),
-        ((pl.col("ev_direction") == "inbound") & same_closed & ~pl.col("ev_outcome").is_in(["opt_out", "cease_request"]))
-        .fill_null(False).any().alias("inbound_after_optout"),
+        days(debtor & out & fam.is_in(["letter", "email", "text"]) & pl.col("ev_outcome").ne_missing("undeliverable"),
+             "days_since_pre_furnishing"),
+        flag(same_person & pl.col("ev_outcome").is_in(REFUSALS), "party_refused"),
+        flag((pl.col("ev_direction") == "inbound") & same_closed & ~pl.col("ev_outcome").is_in(["opt_out", "cease_request"]),
+             "inbound_after_optout"),
     ]
 
 
-_ACTION_SIDE = ("idx", "seq", "zone", "d", "borrower_id", "party", "loan_id", "address_used", "family",
+def _aggregations() -> list[pl.Expr]:
+    """Plain column aggregations only (Polars' fast group-by path)."""
+    return [
+        *[pl.col(c).sum() for c in COUNTS],
+        pl.col("days_since_conversation").min(),
+        pl.col("days_since_reached").min(),
+        pl.col("days_since_first_contact").max(),
+        pl.col("days_since_pre_furnishing").max(),
+        pl.col("party_refused").max().cast(pl.Boolean),
+        pl.col("inbound_after_optout").max().cast(pl.Boolean),
+    ]
+
+
+def _aggregate(pairs: pl.DataFrame) -> pl.DataFrame:
+    return pairs.with_columns(_pair_columns()).group_by("zrow").agg(_aggregations())
+
+
+def _first_attempt(pairs: pl.DataFrame) -> pl.DataFrame:
+    """CN-3P's "unreachable": the oldest attempt on the debtor since they were last reached. Only
+    actions towards somebody other than the borrower need it."""
+    p = pairs.filter(pl.col("party") != "borrower").with_columns(_pair_columns())
+    return p.with_columns(pl.col("days_since_reached").min().over("zrow").alias("_last")).group_by("zrow").agg(
+        pl.when(~(pl.col("_attempt") >= pl.col("_last")).fill_null(False)).then(pl.col("_attempt")).max()
+        .alias("days_since_first_attempt"))
+
+
+# The action's side of a pair; ``zrow`` numbers the (action, zone) rows.
+_ACTION_SIDE = ("zrow", "idx", "seq", "zone", "d", "borrower_id", "party", "loan_id", "address_used", "family",
                 "work_phone", "optout_on", "start")
 
 
-def _per_zone(pairs: pl.DataFrame) -> pl.DataFrame:
-    pairs = by_zone(pairs, "ev_at", "ev_day")
-    return pairs.group_by("idx", "zone").agg(_aggregations())
+def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """Each event once per candidate zone of its borrower's actions, with its local day there."""
+    zones = zoned.select("borrower_id", "zone").unique()
+    return by_zone(events.join(zones, on="borrower_id", how="inner"), "ev_at", "ev_day")
 
 
 def history_facts(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """Per (action, zone): every count and "days since" fact from the stored contacts."""
+    """Per (action, zone) row (``zrow``): every count and "days since" fact from the stored contacts."""
     pairs = (
-        zoned.select(_ACTION_SIDE).join(events, on="borrower_id", how="inner")
+        zoned.select(_ACTION_SIDE).join(_zoned_events(zoned, events), on=["borrower_id", "zone"], how="inner")
         .filter(pl.col("ev_at") < pl.col("start"))
     )
-    return _per_zone(pairs)
+    return _aggregate(pairs).join(_first_attempt(pairs), on="zrow", how="left")
 
 
 def batch_pairs(zoned: pl.DataFrame, planned: pl.DataFrame) -> pl.DataFrame:
     """(action i, zone, earlier action j) pairs of one borrower, with j's event columns."""
     return (
-        zoned.select(_ACTION_SIDE).join(planned, on="borrower_id", how="inner")
+        zoned.select(_ACTION_SIDE).join(_zoned_events(zoned, planned), on=["borrower_id", "zone"], how="inner")
         .filter(pl.col("j") < pl.col("seq"))
-        .pipe(by_zone, "ev_at", "ev_day")
     )
 
 
-def batch_counts(pairs: pl.DataFrame, allowed: pl.DataFrame) -> pl.DataFrame:
-    """Per (action, zone): the counts contributed by the earlier actions that are ``allowed``
-    (``allowed`` has ``seq`` and the boolean ``allow``)."""
-    live = pairs.join(allowed.select(pl.col("seq").alias("j"), "allow"), on="j", how="inner").filter("allow")
-    return live.group_by("idx", "zone").agg(_aggregations()).select("idx", "zone", *COUNTS)
+def batch_counts(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per (action, zone) row: the counts the earlier actions in ``pairs`` contribute."""
+    return _aggregate(pairs).select("zrow", *COUNTS)
 
 
 def combine(hist: pl.DataFrame, batch: pl.DataFrame | None, zoned: pl.DataFrame) -> pl.DataFrame:
     """Per action: counts summed over history and batch per zone, then the strictest zone (the
     highest count, the fewest days since)."""
-    base = zoned.select("idx", "zone").join(hist, on=["idx", "zone"], how="left")
+    base = zoned.select("zrow", "idx").join(hist, on="zrow", how="left")
     if batch is not None and not batch.is_empty():
-        base = base.join(batch, on=["idx", "zone"], how="left", suffix="_b").with_columns(
+        base = base.join(batch, on="zrow", how="left", suffix="_b").with_columns(
             (pl.col(c).fill_null(0) + pl.col(f"{c}_b").fill_null(0)).alias(c) for c in COUNTS
         ).drop(f"{c}_b" for c in COUNTS)
     return base.group_by("idx").agg(
