@@ -3,13 +3,20 @@
 Modes (``--mode``):
 - ``step``: the pure day step in memory (``arrears.book.step.step``) for one day over the whole
   book: no database, no reading or writing of state. Wall time, loans/s and peak RSS.
-- (to come, with the nightly-close issue: ``sqlite`` and ``postgres``, the close end to end
-  against a database holding the same book; add them to ``MODES``. Each mode receives the same
-  ``Inputs``, so the in-memory figure and the end-to-end figures are for the same book.)
+- ``sqlite`` and ``postgres``: ``close_days`` (what ``arrears close-day --date D`` runs) end to end,
+  on a database holding the same book as of D-1: every read, the step, every write, the commit.
+  Wall time, book loans/s, touched loans/s, peak RSS of the closing process, and the time of each
+  read/compute/write phase. PostgreSQL: ``--pg-url`` (a server where the bench may create
+  databases), else a throwaway cluster started as tests/conftest.py does. See "end to end" below.
+- ``replay``: a full recomputation in memory, ``book.replay`` of every loan from disbursement to D.
+- ``import``: the import of N borrowers and N loans through the real importer (runs
+  bench/import_loans.py, into SQLite and into the PostgreSQL server).
+Each mode receives the same ``Inputs``, so the in-memory and end-to-end figures are for one book.
 
-    uv run python bench/close_day.py                       # N = 100,000, 3 repeats
-    uv run python bench/close_day.py --n 1000000 --repeat 3
-    uv run python bench/close_day.py --n 20000 --profile   # cProfile of one step
+    uv run python bench/close_day.py                       # step, sqlite, postgres; N = 100,000, 3 repeats
+    uv run python bench/close_day.py --n 1000000 --repeat 1 --mode sqlite --mode postgres
+    uv run python bench/close_day.py --n 20000 --profile   # cProfile of one step / one close
+    uv run python bench/close_day.py --n 1000000 --mode import
 
 The book is generated with NumPy from a fixed seed, directly as the step's input frames (terms,
 instalments, loan state as of D-1, the payments of D), not through the import: building a million
@@ -39,24 +46,37 @@ import argparse
 import cProfile
 import datetime as dt
 import gc
+import glob
+import multiprocessing
+import os
 import pstats
+import pwd
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from arrears.book.ageing import age
+from arrears.book.balances import unpaid_interest, unpaid_principal
 from arrears.book.products import Fee, Product
+from arrears.book.replay import event_days, replay
 from arrears.book.schedule import SCHEDULE_SCHEMA
-from arrears.book.state import PAYMENTS, initial_state
+from arrears.book.state import CLOSED, INSTALMENT_STATE, LOAN_STATE, PAYMENTS, initial_state
 from arrears.book.step import Book, step
 from arrears.book.terms import bucket_schemes, loan_terms
 from arrears.calendar import roll
+from arrears.store import tables as t
+from arrears.store.bulk import insert_frame
+from arrears.store.db import make_engine, upgrade
 
 DAY = dt.date(2026, 6, 15)  # the day being closed (D); the book is as of D-1
 CURRENCY = "CNY"
@@ -96,6 +116,7 @@ class Inputs:
     book: Book
     payments: pl.DataFrame
     schemes: dict[str, tuple[int, ...]]
+    loans: pl.DataFrame  # the loans as imported (the ``loans`` table's columns, without recorded_at)
 
 
 # --- generation ---------------------------------------------------------------------------------
@@ -286,7 +307,7 @@ def generate(n: int, seed: int, day: dt.date = DAY) -> Inputs:
         .drop("_last", "charge_off_dpd")
     )
     book = Book(state, inst)
-    return Inputs(day, terms, book, _payments(rng, book, terms, day), schemes)
+    return Inputs(day, terms, book, _payments(rng, book, terms, day), schemes, loans)
 
 
 def _payments(rng: np.random.Generator, book: Book, terms: pl.DataFrame, day: dt.date) -> pl.DataFrame:
@@ -353,16 +374,19 @@ def peak_rss_mb() -> float:
 class Run:
     seconds: float
     peak_rss_mb: float
+    rss_before_mb: float = float("nan")
+    phases: dict[str, float] | None = None
 
 
-def mode_step(inp: Inputs, repeat: int, profile: bool) -> tuple[list[Run], str]:
+def mode_step(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
     """The in-memory day step over the whole book, ``repeat`` times on the same input."""
     runs: list[Run] = []
     note = ""
-    for i in range(repeat):
+    for i in range(args.repeat):
         gc.collect()
+        before = _rss_mb()
         reset = _reset_peak_rss()
-        prof = cProfile.Profile() if profile and i == 0 else None
+        prof = cProfile.Profile() if args.profile and i == 0 else None
         start = time.perf_counter()
         if prof:
             prof.enable()
@@ -370,7 +394,7 @@ def mode_step(inp: Inputs, repeat: int, profile: bool) -> tuple[list[Run], str]:
         if prof:
             prof.disable()
         elapsed = time.perf_counter() - start
-        runs.append(Run(elapsed, peak_rss_mb() if reset else float("nan")))
+        runs.append(Run(elapsed, peak_rss_mb() if reset else float("nan"), before))
         if i == 0:
             status = result.book.loans.group_by("status").len().sort("status")
             note = (
@@ -384,7 +408,367 @@ def mode_step(inp: Inputs, repeat: int, profile: bool) -> tuple[list[Run], str]:
     return runs, note
 
 
-MODES: dict[str, Callable[[Inputs, int, bool], tuple[list[Run], str]]] = {"step": mode_step}
+# --- end to end: the same book in a database, as of D-1 ------------------------------------------
+#
+# The book is written straight into the tables (bulk inserts; setup, not timed): products,
+# borrowers, loans, schedule, loan_state and instalment_state as of D-1, closed_days up to D-1, the
+# payments of D (not yet applied) and, unless --no-history, one past payment per paid instalment
+# (applied by the close of its day), because the close reads every stored payment each day. Loans
+# disbursed on D are in ``loans`` and ``schedule`` only: the close starts them itself. The loaded
+# database is a template; each timed run closes D on a fresh copy of it (a file copy on SQLite,
+# CREATE DATABASE ... TEMPLATE on PostgreSQL) in a fresh Python process (``spawn``), so the peak
+# RSS is that of a process doing nothing but the close, as ``arrears close-day`` would.
+
+NOW = dt.datetime(2026, 6, 14, 23, 0, tzinfo=dt.timezone.utc)
+LOAD_SLICE = 500_000
+PG_USER = "postgres"
+
+
+def touched_loans(inp: Inputs) -> tuple[int, str]:
+    """Loans the close of D has real work for: an instalment falling due on D, a payment on D, an
+    overdue balance (and so dpd moving, and penalty accruing past grace), or disbursed on D."""
+    day = inp.day
+    live = inp.book.loans.filter(~pl.col("status").is_in(CLOSED)).select("loan_id")
+    inst = inp.book.inst.join(live, on="loan_id").join(inp.terms.select("loan_id", "grace_days"), on="loan_id")
+    unpaid = (unpaid_principal() + unpaid_interest()) > 0
+    due = inst.filter((pl.col("due_on") == day) | (pl.col("adjusted_due_on") == day))["loan_id"].unique()
+    overdue = inst.filter(unpaid & (pl.col("adjusted_due_on") < day))
+    late = overdue.filter(pl.col("adjusted_due_on") + pl.duration(days=1) * pl.col("grace_days") < day)
+    paid = inp.payments["loan_id"].unique()
+    fresh = inp.terms.filter(pl.col("disbursed_on") == day)["loan_id"]
+    ids = pl.concat([due, overdue["loan_id"], paid, fresh]).unique()
+    note = (f"touched on {day}: {ids.len():,} loans ({ids.len() / inp.book.loans.height:.1%}): "
+            f"{due.len():,} with an instalment due, {overdue['loan_id'].n_unique():,} overdue "
+            f"({late['loan_id'].n_unique():,} past grace, accruing), {paid.len():,} paying, "
+            f"{fresh.len():,} disbursed")
+    return ids.len(), note
+
+
+def history_payments(inp: Inputs) -> pl.DataFrame:
+    """One payment per instalment paid by D-1, on its due date (a stand-in for the stored facts)."""
+    paid = inp.book.inst.filter((pl.col("paid_principal") + pl.col("paid_interest")) > 0)
+    return paid.select(
+        pl.format("H{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(10)).alias("payment_id"),
+        "loan_id", (pl.col("paid_principal") + pl.col("paid_interest")).alias("amount"),
+        pl.col("due_on").alias("paid_on"),
+    ).cast(dict(PAYMENTS))
+
+
+def _db_tables(inp: Inputs, history: bool):
+    """(table, frame) pairs: the database at the end of D-1."""
+    from arrears.ingest.products import canonical
+
+    day, yesterday = inp.day, inp.day - dt.timedelta(days=1)
+    now = pl.lit(NOW, pl.Datetime("us", "UTC"))
+    yield t.products, pl.DataFrame({"code": list(PRODUCTS), "definition": [canonical(p) for p in PRODUCTS.values()],
+                                    "recorded_at": [NOW] * len(PRODUCTS)})
+    yield t.borrowers, inp.loans.select("borrower_id", pl.format("Borrower {}", "borrower_id").alias("name"),
+                                        pl.lit("zh-CN").alias("language"), pl.lit("CN").alias("jurisdiction"),
+                                        now.alias("recorded_at"))
+    yield t.loans, inp.loans.with_columns(now.alias("recorded_at"))
+    yield t.schedule, inp.book.inst.select("loan_id", "n", "due_on", "adjusted_due_on",
+                                           pl.col("principal").alias("principal_minor"),
+                                           pl.col("interest").alias("interest_minor"))
+    started = inp.loans.filter(pl.col("disbursed_on") < day).select("loan_id")
+    yield t.loan_state, inp.book.loans.join(started, on="loan_id").select(LOAN_STATE.names())
+    yield t.instalment_state, inp.book.inst.join(started, on="loan_id").select(INSTALMENT_STATE.names())
+    parts = [inp.payments.with_columns(pl.lit(None, pl.Date).alias("applied_by_close"))]
+    if history:
+        parts.insert(0, history_payments(inp).with_columns(pl.col("paid_on").alias("applied_by_close")))
+    yield t.payments, pl.concat(parts).select(
+        "payment_id", "loan_id", pl.col("amount").alias("amount_minor"), pl.lit(CURRENCY).alias("currency"),
+        "paid_on", pl.lit("transfer").alias("method"), now.alias("recorded_at"), "applied_by_close")
+    yield t.closed_days, pl.DataFrame({"day": [yesterday], "closed_at": [NOW], "loans_stepped": [started.height],
+                                       "loans_rederived": [0], "seconds": ["0"]})
+
+
+def load_database(url: str, inp: Inputs, history: bool) -> dict[str, int]:
+    engine = make_engine(url)
+    upgrade(engine)
+    rows = {}
+    with engine.begin() as conn:  # begun explicitly: COPY goes through the DBAPI connection
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA synchronous=OFF")  # this loading connection only
+        for table, frame in _db_tables(inp, history):
+            for part in frame.iter_slices(LOAD_SLICE):
+                insert_frame(conn, table, part)
+            rows[table.name] = frame.height
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+    return rows
+
+
+class PgServer:
+    """A throwaway PostgreSQL cluster on a unix socket (as tests/conftest.py starts one; as root,
+    initdb and pg_ctl run as ``postgres`` through runuser). Server defaults, fsync on, except a
+    larger shared_buffers and max_wal_size, as a server sized for the book would have."""
+
+    def __init__(self) -> None:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+        if not bins and not shutil.which("initdb"):
+            sys.exit("PostgreSQL server binaries not found (apt-get install postgresql), or pass --pg-url")
+        self.bindir = Path(bins[-1]) if bins else Path(shutil.which("initdb")).parent
+        self.base = Path(tempfile.mkdtemp(prefix="arrears-bench-pg-"))
+        self.data, self.sock = self.base / "data", self.base / "sock"
+
+    def _run(self, *cmd: str) -> None:
+        argv = [str(c) for c in cmd]
+        if os.geteuid() == 0:
+            argv = ["runuser", "-u", PG_USER, "--", *argv]
+        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+        if proc.returncode:
+            sys.exit(f"{' '.join(argv)} failed:\n{proc.stdout}{proc.stderr}")
+
+    def start(self) -> str:
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam(PG_USER)
+            os.chown(self.base, pw.pw_uid, pw.pw_gid)
+        self._run("mkdir", "-m", "0700", self.sock)
+        self._run(self.bindir / "initdb", "-D", self.data, "-A", "trust", "-U", PG_USER, "-E", "UTF8",
+                  "--no-locale", "--no-instructions")
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(f"\nlisten_addresses = ''\nunix_socket_directories = '{self.sock}'\nport = 5432\n"
+                       "shared_buffers = 2GB\nmax_wal_size = 8GB\n")
+        self._run(self.bindir / "pg_ctl", "-D", self.data, "-l", self.base / "server.log", "-w", "-t", "120", "start")
+        return f"postgresql+psycopg://{PG_USER}@/postgres?host={self.sock}&port=5432"
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _pg_admin(server_url: str, *statements: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for s in statements:
+            conn.exec_driver_sql(s)
+    engine.dispose()
+
+
+def _pg_url(server_url: str, dbname: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(server_url).set(database=dbname).render_as_string(hide_password=False)
+
+
+def _pg_exists(server_url: str, dbname: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server_url)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": dbname}).first()
+    engine.dispose()
+    return found is not None
+
+
+def _template_name(args: argparse.Namespace) -> str:
+    return f"book_n{args.n}_s{args.seed}{'' if args.history else '_nohist'}"
+
+
+class SqliteBooks:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.dir = args.workdir
+        self.template = self.dir / f"{_template_name(args)}.db"
+
+    def prepare(self, inp: Inputs, args: argparse.Namespace) -> str:
+        if not self.template.exists() or args.reload:
+            loading = self.template.with_suffix(".loading")
+            loading.unlink(missing_ok=True)
+            start = time.perf_counter()
+            rows = load_database(f"sqlite:///{loading}", inp, args.history)
+            loading.rename(self.template)
+            return f"loaded in {time.perf_counter() - start:.0f}s: {_rows(rows)}"
+        return f"reusing {self.template}"
+
+    def copy(self) -> str:
+        run = self.template.with_suffix(f".run{os.getpid()}.db")  # one per bench process
+        shutil.copyfile(self.template, run)
+        return _upgraded(f"sqlite:///{run}")
+
+    def drop(self, url: str) -> None:
+        path = Path(url.removeprefix("sqlite:///"))
+        path.unlink(missing_ok=True)
+        Path(f"{path}.close.lock").unlink(missing_ok=True)
+
+
+class PgBooks:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.server = args.pg_server_url
+        self.template = _template_name(args)
+        self.run = f"{self.template}_run{os.getpid()}"
+
+    def prepare(self, inp: Inputs, args: argparse.Namespace) -> str:
+        if not _pg_exists(self.server, self.template) or args.reload:
+            _pg_admin(self.server, f'DROP DATABASE IF EXISTS "{self.template}"', 'DROP DATABASE IF EXISTS "loading"',
+                      'CREATE DATABASE "loading"')
+            start = time.perf_counter()
+            rows = load_database(_pg_url(self.server, "loading"), inp, args.history)
+            _pg_admin(self.server, f'ALTER DATABASE "loading" RENAME TO "{self.template}"')
+            return f"loaded in {time.perf_counter() - start:.0f}s: {_rows(rows)}"
+        return f"reusing database {self.template}"
+
+    def copy(self) -> str:
+        _pg_admin(self.server, f'DROP DATABASE IF EXISTS "{self.run}"',
+                  f'CREATE DATABASE "{self.run}" TEMPLATE "{self.template}"')
+        return _upgraded(_pg_url(self.server, self.run))
+
+    def drop(self, url: str) -> None:
+        _pg_admin(self.server, f'DROP DATABASE IF EXISTS "{self.run}" WITH (FORCE)')
+
+
+def _upgraded(url: str) -> str:
+    """A kept book may predate a migration added since: bring the copy to head (not timed)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def _rows(rows: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in rows.items())
+
+
+# Where the close spends its time: the functions close_one calls, wrapped in the child process
+# (``name``: (module, attribute)). Nested entries (save_book's delete) are also inside their parent.
+PHASES = {
+    "read: products": ("arrears.store.book_io", "load_products"),
+    "read: loans (terms)": ("arrears.store.book_io", "load_terms"),
+    "read: loan_state + instalment_state": ("arrears.store.book_io", "load_book"),
+    "read: payments": ("arrears.store.book_io", "load_payments"),
+    "read: adjustments": ("arrears.store.book_io", "load_adjustments"),
+    "read: schedule (new loans)": ("arrears.store.book_io", "load_schedule"),
+    "read: promises": ("arrears.store.book_io", "load_promises"),
+    "compute: effective payments": ("arrears.book.payments", "effective"),
+    "compute: re-derive (replay)": ("arrears.close.run", "replay"),
+    "compute: initial state (new loans)": ("arrears.close.run", "initial_state"),
+    "compute: step": ("arrears.close.run", "step"),
+    "compute: snapshot": ("arrears.close.run", "portfolio_snapshot"),
+    "write: state (save_book)": ("arrears.store.book_io", "save_book"),
+    "write:   of which delete old rows": ("arrears.store.book_io", "_delete"),
+    "write: history (allocations, transitions, movements)": ("arrears.store.book_io", "append_history"),
+    "write: snapshot rows": ("arrears.close.run", "insert_frame"),
+}
+
+
+def _close_in_child(url: str, day: dt.date, profile_to: str | None) -> Run:
+    """In a fresh process: close ``day`` on ``url`` (close_days, as ``arrears close-day --date``)."""
+    import importlib
+
+    from arrears.close.run import close_days
+
+    phases: dict[str, float] = {}
+
+    def wrap(name: str, fn):
+        def timed(*a, **k):
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
+        return timed
+
+    for name, (module, attr) in PHASES.items():
+        mod = importlib.import_module(module)
+        setattr(mod, attr, wrap(name, getattr(mod, attr)))
+    engine = make_engine(url)
+    gc.collect()
+    before = _rss_mb()
+    prof = cProfile.Profile() if profile_to else None
+    start = time.perf_counter()
+    if prof:
+        prof.enable()
+    reports = close_days(engine, day, today=day)
+    if prof:
+        prof.disable()
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    if prof:
+        prof.dump_stats(profile_to)
+    assert [r.day for r in reports] == [day], reports
+    phases["total (close_days)"] = elapsed
+    return Run(elapsed, peak_rss_mb(), before, phases)
+
+
+def _mode_db(books_cls) -> Callable[[Inputs, argparse.Namespace], tuple[list[Run], str]]:
+    def mode(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
+        books = books_cls(args)
+        note = books.prepare(inp, args)
+        print(f"  {note}", flush=True)
+        runs = []
+        ctx = multiprocessing.get_context("spawn")
+        for i in range(args.repeat):
+            url = books.copy()
+            prof = str(args.workdir / "close.prof") if args.profile and i == 0 else None
+            with ctx.Pool(1) as pool:
+                run = pool.apply(_close_in_child, (url, inp.day, prof))
+            books.drop(url)
+            runs.append(run)
+            print(f"  run {i + 1}: {run.seconds:.2f}s, peak RSS {run.peak_rss_mb:,.0f} MB", flush=True)
+            if prof:
+                _print_profile(prof)
+        return runs, note
+
+    return mode
+
+
+def _print_profile(path: str) -> None:
+    stats = pstats.Stats(path, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(20)
+    stats.sort_stats("cumulative").print_stats(40)
+
+
+def mode_replay(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
+    """A full recomputation in memory: ``book.replay`` of every loan from its disbursement through
+    D, from its schedule and every payment (the history and D's). It is what close-day runs for
+    the loans it re-derives (late facts, corrections), here for the whole book."""
+    schedule = inp.book.inst.select("loan_id", "n", "due_on", "adjusted_due_on", "principal", "interest")
+    payments = pl.concat([history_payments(inp), inp.payments])
+    start_day = inp.terms["disbursed_on"].min() - dt.timedelta(days=1)
+    days = event_days(inp.terms, schedule, payments, inp.schemes, start_day, inp.day)
+    runs = []
+    for i in range(args.repeat):
+        gc.collect()
+        before = _rss_mb()
+        reset = _reset_peak_rss()
+        prof = cProfile.Profile() if args.profile and i == 0 else None
+        start = time.perf_counter()
+        if prof:
+            prof.enable()
+        hist = replay(inp.terms, schedule, payments, inp.day, inp.schemes)
+        if prof:
+            prof.disable()
+        elapsed = time.perf_counter() - start
+        runs.append(Run(elapsed, peak_rss_mb() if reset else float("nan"), before))
+        del hist
+        if prof:
+            pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+    note = (f"{len(days):,} event days stepped from {start_day} ({payments.height:,} payments); "
+            f"{runs[0].seconds / max(len(days), 1):.2f}s a day")
+    return runs, note
+
+
+def run_import(args: argparse.Namespace) -> None:
+    """The import of N borrowers and N loans through the real importer: bench/import_loans.py."""
+    import import_loans
+
+    argv = ["--n", str(args.n), "--dir", str(args.workdir / "import")]
+    if args.pg_server_url:
+        _pg_admin(args.pg_server_url, 'DROP DATABASE IF EXISTS "import_run" WITH (FORCE)', 'CREATE DATABASE "import_run"')
+        argv += ["--pg-url", _pg_url(args.pg_server_url, "import_run")]
+    import_loans.main(argv)
+
+
+MODES: dict[str, Callable[[Inputs, argparse.Namespace], tuple[list[Run], str]]] = {
+    "step": mode_step,
+    "sqlite": _mode_db(SqliteBooks),
+    "postgres": _mode_db(PgBooks),
+    "replay": mode_replay,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -392,11 +776,38 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=100_000, help="loans in the book (default 100000)")
     ap.add_argument("--seed", type=int, default=20260615)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per mode (default 3)")
-    ap.add_argument("--mode", choices=list(MODES), action="append",
-                    help="what to measure (repeatable; default: all)")
+    ap.add_argument("--mode", choices=[*MODES, "import"], action="append",
+                    help="what to measure (repeatable; default: step, sqlite, postgres)")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of the first run")
+    ap.add_argument("--pg-url", help="a PostgreSQL server (SQLAlchemy URL, any database on it) where the bench "
+                    "may create and drop databases; default: start a throwaway cluster")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "arrears-close-bench",
+                    help="where the SQLite databases and import files go; loaded SQLite books are kept and reused")
+    ap.add_argument("--reload", action="store_true", help="reload the database even if a loaded book exists")
+    ap.add_argument("--no-history", dest="history", action="store_false",
+                    help="store only D's payments, not one past payment per paid instalment")
     args = ap.parse_args(argv)
+    modes = args.mode or ["step", "sqlite", "postgres"]
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    server = None
+    args.pg_server_url = args.pg_url
+    if args.pg_url is None and ("postgres" in modes or "import" in modes):
+        server = PgServer()
+        args.pg_server_url = server.start()
+        print(f"started a throwaway PostgreSQL cluster in {server.base}")
+    try:
+        _main(args, modes)
+    finally:
+        if server:
+            server.stop()
 
+
+def _main(args: argparse.Namespace, modes: list[str]) -> None:
+    if "import" in modes:
+        run_import(args)
+        modes = [m for m in modes if m != "import"]
+        if not modes:
+            return
     start = time.perf_counter()
     inp = generate(args.n, args.seed)
     gen_s = time.perf_counter() - start
@@ -409,21 +820,29 @@ def main(argv: list[str] | None = None) -> None:
     if dpd.len():
         print(f"dpd of delinquent and charged-off loans: median {dpd.median():.0f}, "
               f"quartiles {dpd.quantile(0.25):.0f}-{dpd.quantile(0.75):.0f}, max {dpd.max()}")
+    touched, note = touched_loans(inp)
+    print(note, flush=True)
 
     rows = []
-    for mode in args.mode or list(MODES):
-        before = _rss_mb()
-        runs, note = MODES[mode](inp, args.repeat, args.profile)
-        print(f"{mode}: {note}")
+    for mode in modes:
+        print(f"{mode}:", flush=True)
+        runs, note = MODES[mode](inp, args)
+        print(f"{mode}: {note}", flush=True)
         secs = [r.seconds for r in runs]
-        rows.append((mode, min(secs), statistics.median(secs), max(r.peak_rss_mb for r in runs), before))
+        rows.append((mode, runs, min(secs), statistics.median(secs)))
     print(f"\nday {inp.day}, N = {args.n:,} loans, {inp.book.inst.height:,} instalments, "
-          f"{inp.payments.height:,} payments, {args.repeat} runs")
-    print(f"{'mode':<8} {'best s':>8} {'median s':>9} {'loans/s (best)':>15} {'loans/s (median)':>17} "
-          f"{'RSS before MB':>14} {'peak RSS MB':>12}")
-    for mode, best, med, peak, before in rows:
-        print(f"{mode:<8} {best:>8.2f} {med:>9.2f} {args.n / best:>15,.0f} {args.n / med:>17,.0f} "
-              f"{before:>14,.0f} {peak:>12,.0f}")
+          f"{inp.payments.height:,} payments, {touched:,} touched loans, {args.repeat} runs")
+    print(f"{'mode':<9} {'best s':>8} {'median s':>9} {'loans/s (best)':>15} {'loans/s (med)':>14} "
+          f"{'touched/s (best)':>17} {'RSS before MB':>14} {'peak RSS MB':>12}")
+    for mode, runs, best, med in rows:
+        print(f"{mode:<9} {best:>8.2f} {med:>9.2f} {args.n / best:>15,.0f} {args.n / med:>14,.0f} "
+              f"{touched / best:>17,.0f} {max(r.rss_before_mb for r in runs):>14,.0f} "
+              f"{max(r.peak_rss_mb for r in runs):>12,.0f}")
+    for mode, runs, _, _ in rows:
+        if runs[0].phases:
+            print(f"\n{mode}: where the time goes (seconds, each run)")
+            for name in runs[0].phases:
+                print(f"  {name:<56} " + " ".join(f"{r.phases.get(name, 0.0):>7.2f}" for r in runs))
 
 
 if __name__ == "__main__":
