@@ -88,3 +88,27 @@ def test_upgrade_refuses_an_unknown_newer_revision_and_leaves_it_alone(fresh):
     assert _columns(fresh) == before
     with fresh.connect() as conn, pytest.raises(SchemaError, match="upgrade arrears"):
         require_current(conn)
+
+
+def test_a_bulk_insert_in_a_connection_the_caller_commits_is_kept(db_url):
+    """``insert_frame`` writes through the driver (COPY on PostgreSQL): a caller using
+    ``engine.connect()`` and ``conn.commit()`` must still find the rows afterwards."""
+    import datetime as dt
+
+    import polars as pl
+    from sqlalchemy import func, select
+
+    from arrears.store.bulk import insert_frame
+    from arrears.store.db import make_engine, upgrade
+    from arrears.store.tables import borrowers
+
+    eng = make_engine(db_url)
+    upgrade(eng)
+    row = pl.DataFrame({"borrower_id": ["B1"], "name": ["王芳"], "language": ["zh-CN"], "jurisdiction": ["CN"],
+                        "recorded_at": [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)]})
+    with eng.connect() as conn:
+        insert_frame(conn, borrowers, row)
+        conn.commit()
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(borrowers)).scalar_one() == 1
+    eng.dispose()

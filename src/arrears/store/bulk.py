@@ -30,6 +30,11 @@ def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     cols = [c for c in frame.columns if c in table.c]
     frame = frame.select(cols)
     if conn.dialect.name == "postgresql":
+        # COPY goes through the driver's connection, which SQLAlchemy does not see: make sure its
+        # transaction has begun, or a caller's ``conn.commit()`` would commit nothing and the rows
+        # would be rolled back when the connection returns to the pool.
+        if not conn.in_transaction():
+            conn.begin()
         raw = conn.connection.driver_connection
         names = ", ".join(f'"{c}"' for c in cols)
         with raw.cursor() as cur:
