@@ -20,3 +20,6 @@ uv run arrears import agents "$here/agents.csv" --date "$date"
 uv run arrears close-day --date "$date"
 uv run arrears account L001 --locale zh-CN
 uv run arrears account L004
+# The next day's proposed contacts through the compliance engine (decisions and why: .demo/decisions.csv)
+uv run arrears policy check --date 2026-11-29 --actions "$here/actions.csv" --out "$work/decisions.csv"
+uv run arrears audit verify

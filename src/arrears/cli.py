@@ -381,6 +381,9 @@ def _packs(collector_role: str, overrides: Optional[Path]):
         raise typer.Exit(Exit.BAD_INPUT) from None
 
 
+_SHOWN = 20  # decisions printed; all of them are in --out
+
+
 @policy_app.command("check")
 def policy_check(
     ctx: typer.Context,
@@ -408,8 +411,16 @@ def policy_check(
         raise typer.Exit(Exit.BAD_INPUT) from None
     except SchemaError as e:
         _fail(str(e))
-    out.print(f"{report.actions} actions: {report.allowed} allowed, {report.blocked} blocked; "
-              f"{report.audit_rows} audit rows -> {out_file}", highlight=False, markup=False)
+    shown = report.decisions.head(_SHOWN)
+    table = Table(title=f"{report.actions} actions: {report.allowed} allowed, {report.blocked} blocked")
+    for c in ("action", "borrower", "decision", "rules", "allowed (UTC)"):
+        table.add_column(c)
+    for r in shown.iter_rows(named=True):
+        window = (f"{r['allowed_start']:%m-%d %H:%M} → {r['allowed_end']:%m-%d %H:%M}" if r["allowed_start"] else "")
+        table.add_row(r["action_id"], r["borrower_id"], r["decision"], r["rules"].replace(";", " "), window)
+    out.print(table)
+    more = f"{report.actions - shown.height} more, " if report.actions > shown.height else ""
+    out.print(f"{more}{report.audit_rows} audit rows; explanations in {out_file}", highlight=False, markup=False)
 
 
 @policy_app.command("show")

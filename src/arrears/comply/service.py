@@ -26,6 +26,7 @@ class CheckReport:
     allowed: int
     blocked: int
     audit_rows: int
+    decisions: pl.DataFrame
 
 
 def _utc_text(column: str) -> pl.Expr:
@@ -74,7 +75,7 @@ def check_file(conn: Connection, path: Path, out: Path, day: dt.date, packs: Pac
                   {"collector_role": packs.collector_role})
     write_decisions(frame, actions, decisions, out)
     allowed = int((decisions["decision"] == "allow").sum())
-    return CheckReport(decisions.height, allowed, decisions.height - allowed, rows)
+    return CheckReport(decisions.height, allowed, decisions.height - allowed, rows, decisions)
 
 
 def check_action(conn: Connection, action: dict, day: dt.date, packs: Packs, recorded_at: dt.datetime) -> dict:

@@ -5,9 +5,11 @@ Steps, all set-based over the batch:
 1. ``prepare``: party kind, address, candidate zones, pack key, batch order.
 2. One row per (action, candidate zone) with the action's local day there.
 3. Facts: flags in force, contact history counts, hours windows, parameters of the effective pack,
-   the template's declared purpose and audience.
+   the template's declared purpose and audience. The per-action frame is built lazily, so that of
+   its ~200 columns only those a rule, an explanation or the caps read are carried through the joins.
 4. Static rules once for the whole batch; cap rules (counts) in rounds, round k deciding every
-   borrower's k-th action with the counts of its history plus its earlier *allowed* actions. An
+   borrower's k-th action with the counts of its history plus its earlier *allowed* actions (what
+   each earlier action would add is paired once for the whole batch, before the rounds). An
    action depends only on the actions before it, so the result is the same as deciding the actions
    one by one in (borrower, start, action_id) order, which is what the single door does.
 """
@@ -22,7 +24,6 @@ from arrears.policy.check.flag_facts import flag_facts, with_flag_facts
 from arrears.policy.check.history import (
     COUNTS,
     batch_counts,
-    batch_pairs,
     combine,
     history_events,
     history_facts,
@@ -30,7 +31,7 @@ from arrears.policy.check.history import (
 )
 from arrears.policy.check.hours import HOURS_RULES, windows
 from arrears.policy.check.params import Packs
-from arrears.policy.check.prepare import by_zone, prepare
+from arrears.policy.check.prepare import by_zone, prepare, zone_keys
 from arrears.policy.check.rules import CHECKS, Check, at_work, borrower_text_to_third
 from arrears.policy.check.world import ACTIONS, UTC, World, actions_frame
 from arrears.templates.loader import TemplateSet, default_templates
@@ -113,18 +114,51 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     world = world.conformed()
     templates = templates if templates is not None else default_templates()
     a = prepare(actions, world)
+    zoned = _zoned(a)
+    facts = _facts(a, zoned, world, packs, templates)
+    zoned = zoned.join(
+        facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until").collect(),
+        on="idx", how="left")
+    hist = history_facts(zoned, history_events(world.contacts))
 
-    zoned = (
+    checks = tuple(c for c in CHECKS if c.rule not in skip)
+    static = [c for c in checks if not c.cap]
+    caps = [c for c in checks if c.cap]
+    static_ok = ~pl.any_horizontal(pl.col(f"b:{c.rule}") for c in static) if static else pl.lit(True)
+    facts = (
+        facts.join(windows(zoned).lazy(), on="idx", how="left")
+        .with_columns(
+            _hhmm(pl.col("hours_from")).alias("hours_from_text"), _hhmm(pl.col("hours_until")).alias("hours_until_text"),
+            _hhmm(pl.col("pref_from")).alias("pref_from_text"), _hhmm(pl.col("pref_until")).alias("pref_until_text"))
+        # "Days since" facts and refusals come from the history alone; only the counts grow with the batch.
+        .join(combine(hist, zoned).drop(COUNTS).lazy(), on="idx", how="left")
+        .with_columns(_blocks(static, packs))
+        .with_columns(static_ok.alias("static_ok"))
+    )
+    a = facts.select(_kept(facts, checks, packs)).collect()
+    decided = _decide_caps(a, zoned, hist, caps, packs, batch)
+    return _assemble(a.join(decided, on="idx", how="left"), checks)
+
+
+def _zoned(a: pl.DataFrame) -> pl.DataFrame:
+    """One row (``zrow``) per (action, candidate zone), with the action's local day ``d`` there."""
+    return (
         a.select("idx", "seq", "borrower_id", "party", "loan_id", "loan_ids", "address_used", "family",
                  "work_phone", "start", "end", "zones")
         .explode("zones").rename({"zones": "zone"})
         .filter(pl.col("zone").is_not_null())
+        .pipe(zone_keys)
         .pipe(by_zone, "start", "d")
         .with_row_index("zrow")
     )
-    d_min = zoned.group_by("idx").agg(pl.col("d").min().alias("d_min"), pl.col("d").max().alias("d_max"))
-    a = with_flag_facts(a, flag_facts(zoned, world.flags)).join(d_min, on="idx", how="left")
 
+
+def _facts(a: pl.DataFrame, zoned: pl.DataFrame, world: World, packs: Packs, templates: TemplateSet) -> pl.LazyFrame:
+    """Per action, lazily: the flags in force, the local days, the effective pack's parameters and
+    hours, the minimum balance and the template's declared meta. Lazy, because the parameters and
+    facts are many (about 200 columns) and each decision reads a few: Polars carries through the
+    joins only the columns that are read."""
+    d_min = zoned.group_by("idx").agg(pl.col("d").min().alias("d_min"), pl.col("d").max().alias("d_max"))
     params = packs.params
     hours_from = pl.coalesce(*[pl.col(f"{r}.local_hours_from") for r in sorted(set(HOURS_RULES.values())) if f"{r}.local_hours_from" in params.columns])
     hours_until = pl.coalesce(*[pl.col(f"{r}.local_hours_until") for r in sorted(set(HOURS_RULES.values())) if f"{r}.local_hours_until" in params.columns])
@@ -133,32 +167,33 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
         meta = packs.rule_meta(rule_id)
         if meta is not None and rule_id in packs.packs[pack_key].rule_ids:
             hours_apply = hours_apply | ((pl.col("pack_key") == pack_key) & pl.col("rule_channel").is_in(list(meta[0])))
-    a = (
-        a.join(params, on="pack_key", how="left")
+    return (
+        with_flag_facts(a.lazy(), flag_facts(zoned, world.flags).lazy())
+        .join(d_min.lazy(), on="idx", how="left")
+        .join(params.lazy(), on="pack_key", how="left")
         .with_columns(hours_from.alias("hours_from"), hours_until.alias("hours_until"), hours_apply.alias("hours_apply"),
                       pl.lit(packs.collector_role).alias("collector_role"))
-        .join(packs.min_balances, on=["pack_key", "currency"], how="left")
-        .join(_template_frame(templates), on=["template_id", "language"], how="left")
-    )
-    zoned = zoned.join(a.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until"),
-                       on="idx", how="left")
-    a = a.join(windows(zoned), on="idx", how="left").with_columns(
-        _hhmm(pl.col("hours_from")).alias("hours_from_text"), _hhmm(pl.col("hours_until")).alias("hours_until_text"),
-        _hhmm(pl.col("pref_from")).alias("pref_from_text"), _hhmm(pl.col("pref_until")).alias("pref_until_text"),
+        .join(packs.min_balances.lazy(), on=["pack_key", "currency"], how="left")
+        .join(_template_frame(templates).lazy(), on=["template_id", "language"], how="left")
     )
 
-    hist = history_facts(zoned, history_events(world.contacts))
-    # "Days since" facts and refusals come from the history alone; only the counts grow with the batch.
-    a = a.join(combine(hist, None, zoned).drop(COUNTS), on="idx", how="left")
-    checks = tuple(c for c in CHECKS if c.rule not in skip)
-    static = [c for c in checks if not c.cap]
+
+def _kept(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[str]:
+    """The columns the rest of the engine reads: the action, the order, every rule's block and
+    explanation, the caps' facts, the allowed window and what a planned action counts as."""
+    key = ("read", tuple(c.rule for c in checks))
+    if key not in packs.memo:
+        packs.memo[key] = _read(checks, packs)
+    return [c for c in facts.collect_schema().names() if c in packs.memo[key]]
+
+
+def _read(checks: tuple[Check, ...], packs: Packs) -> set[str]:
     caps = [c for c in checks if c.cap]
-    a = a.with_columns(_blocks(static, packs))
-    static_ok = ~pl.any_horizontal(pl.col(f"b:{c.rule}") for c in static) if static else pl.lit(True)
-
-    a = a.with_columns(static_ok.alias("static_ok"))
-    decided = _decide_caps(a, zoned, hist, caps, packs, batch)
-    return _assemble(a.join(decided, on="idx", how="left"), checks)
+    return {
+        "idx", "seq", "borrower_id", "static_ok", "family", "address_used", "loan_ids", *ACTIONS.names(),
+        *[f"b:{c.rule}" for c in checks],
+        *_columns([*_blocks(caps, packs), *[c.why for c in checks], *_assembly(tuple(c.rule for c in checks))]),
+    }
 
 
 def _columns(exprs: list[pl.Expr]) -> list[str]:
@@ -171,40 +206,58 @@ def _decide_caps(a: pl.DataFrame, zoned: pl.DataFrame, hist: pl.DataFrame, caps:
     counts of its history plus its earlier actions that were allowed. Each action is decided once,
     after every action it depends on; the result is the one-by-one decision in batch order.
 
+    What each earlier action would add is worked out once for the whole batch (``batch_counts``);
+    a round only sums the pairs whose earlier action was allowed.
+
     Returns, per action, the ``b:RULE`` columns of the caps and ``allow``."""
     blocks = _blocks(caps, packs)
     needed = [c for c in _columns(blocks) if c in a.columns and c not in COUNTS]
     narrow = a.select(sorted({"idx", "seq", "borrower_id", "static_ok", *needed}))
     if batch:
         narrow = narrow.with_columns((pl.col("seq") - pl.col("seq").min().over("borrower_id")).alias("_pos"))
-        planned = planned_events(a)
     else:
         narrow = narrow.with_columns(pl.lit(0, pl.UInt32).alias("_pos"))
-        planned = None
     rounds = int(narrow["_pos"].max() or 0) + 1 if narrow.height else 0
+    if not rounds:
+        return pl.DataFrame(schema={"idx": pl.UInt32, **{c: pl.Int64 for c in COUNTS},
+                                    **{f"b:{c.rule}": pl.Boolean for c in caps}, "allow": pl.Boolean})
+    positions = zoned.select("zrow", "idx").join(narrow.select("idx", "_pos"), on="idx", how="left")
+    known = _by_round(
+        positions.join(hist.select("zrow", *COUNTS), on="zrow", how="left").with_columns(pl.col(c).fill_null(0) for c in COUNTS))
+    added = _by_round(batch_counts(zoned, planned_events(a)).join(positions.select("zrow", "_pos"), on="zrow")) \
+        if batch and rounds > 1 else {}
+    by_round = _by_round(narrow)
     parts: list[pl.DataFrame] = []
-    allowed_seq: list[pl.Series] = []
+    allowed = pl.DataFrame(schema={"j": pl.UInt32})
     for k in range(rounds):
-        cur = narrow.filter(pl.col("_pos") == k)
-        ids = cur.select("idx")
-        z = zoned.join(ids, on="idx", how="semi")
-        extra = None
-        if planned is not None and k > 0 and allowed_seq:
-            earlier = planned.join(pl.DataFrame({"j": pl.concat(allowed_seq)}), on="j", how="semi")
-            extra = batch_counts(batch_pairs(z, earlier))
-        facts = combine(hist, extra, z).select("idx", *COUNTS)
+        z = known.get(k, positions.clear().with_columns(pl.lit(0, pl.Int32).alias(c) for c in COUNTS))
+        if k in added:
+            z = _add_counts(z, added[k].join(allowed, on="j", how="semi"))
+        facts = z.group_by("idx").agg(pl.col(c).max().cast(pl.Int64) for c in COUNTS)
         cur = (
-            cur.join(facts, on="idx", how="left")
+            by_round[k].join(facts, on="idx", how="left")
             .with_columns(pl.col(c).fill_null(0) for c in COUNTS)
             .with_columns(blocks)
             .with_columns((pl.col("static_ok") & ~pl.any_horizontal(pl.lit(False), *[pl.col(f"b:{c.rule}") for c in caps])).alias("allow"))
         )
-        allowed_seq.append(cur.filter("allow")["seq"].rename("j"))
+        allowed = pl.concat([allowed, cur.filter("allow").select(pl.col("seq").alias("j"))])
         parts.append(cur.select("idx", *COUNTS, *[f"b:{c.rule}" for c in caps], "allow"))
-    if not parts:
-        return pl.DataFrame(schema={"idx": pl.UInt32, **{c: pl.Int64 for c in COUNTS},
-                                    **{f"b:{c.rule}": pl.Boolean for c in caps}, "allow": pl.Boolean})
     return pl.concat(parts)
+
+
+def _by_round(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """The rows of each round (``_pos``), split once rather than filtered in every round."""
+    return {k: part for (k,), part in frame.partition_by("_pos", as_dict=True).items()}  # type: ignore[misc]
+
+
+def _add_counts(z: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per (action, zone) row: the history's counts plus those of the earlier allowed actions."""
+    if pairs.is_empty():
+        return z
+    extra = pairs.group_by("zrow").agg(pl.col(c).sum() for c in COUNTS)
+    return z.join(extra, on="zrow", how="left", suffix="_b").with_columns(
+        (pl.col(c) + pl.col(f"{c}_b").fill_null(0)).alias(c) for c in COUNTS
+    ).drop(f"{c}_b" for c in COUNTS)
 
 
 @lru_cache(maxsize=8)
@@ -227,18 +280,20 @@ def _assembly(rules: tuple[str, ...]) -> tuple[pl.Expr, ...]:
 def _explanations(decided: pl.DataFrame, checks: tuple[Check, ...]) -> pl.DataFrame:
     """Per blocked action, its ``rules`` ("A;B") and "RULE: why; RULE: why", in the checks' order. Each rule's text is built
     only for the rows it blocks: most actions are blocked by one or two rules, not forty."""
-    parts = []
-    used = _columns([c.why for c in checks])
-    decided = decided.select("idx", *[f"b:{c.rule}" for c in checks], *[u for u in used if u in decided.columns])
-    for order, c in enumerate(checks):
-        hit = decided.filter(pl.col(f"b:{c.rule}"))
-        if not hit.is_empty():
-            parts.append(hit.select("idx", pl.lit(order).alias("_order"), pl.lit(c.rule).alias("_rule"),
-                                    pl.format("{}: {}", pl.lit(c.rule), c.why.fill_null("blocked")).alias("_why")))
+    # One lazy query: each rule's part reads only the columns its explanation needs. A rule that
+    # blocks nothing has no part (its parameters may be absent: no pack holds it).
+    frame = decided.lazy()
+    parts = [
+        frame.filter(pl.col(f"b:{c.rule}")).select(
+            "idx", pl.lit(order, pl.Int32).alias("_order"), pl.lit(c.rule).alias("_rule"),
+            pl.format("{}: {}", pl.lit(c.rule), c.why.fill_null("blocked")).alias("_why"))
+        for order, c in enumerate(checks)
+        if decided[f"b:{c.rule}"].any()
+    ]
     if not parts:
         return pl.DataFrame(schema={"idx": pl.UInt32, "rules": pl.String, "explanation": pl.String})
     return (
-        pl.concat(parts).sort("idx", "_order")
+        pl.concat(parts).collect().sort("idx", "_order")
         .group_by("idx", maintain_order=True)
         .agg(pl.col("_rule").str.join(";").alias("rules"), pl.col("_why").str.join("; ").alias("explanation"))
     )

@@ -92,7 +92,7 @@ def flag_facts(zoned: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
     return facts.select(pl.col(c).cast(t) for c, t in FLAG_FACTS.items())
 
 
-def with_flag_facts(actions: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
-    """Join the facts; an action without any flag gets False / null."""
+def with_flag_facts(actions: pl.LazyFrame, facts: pl.LazyFrame) -> pl.LazyFrame:
+    """Join the facts (lazily, as the engine does); an action without any flag gets False / null."""
     out = actions.join(facts, on="idx", how="left")
     return out.with_columns(pl.col(c).fill_null(False) for c, t in FLAG_FACTS.items() if t == pl.Boolean)

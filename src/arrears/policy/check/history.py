@@ -14,6 +14,11 @@ Windows, with ``dd`` = action's local day - contact's local day:
 Earlier actions of a batch are counted as contacts that happened: a planned call as a placed and
 connected call (so a fourth CN call to a debtor is blocked by the three before it), but not as a
 conversation (nobody knows yet whether it will be one).
+
+How it is computed: each event is paired with every (action, zone) row of its borrower in that zone
+(``bz``, an integer key per (borrower, zone) row set by the engine). What an event *is* (an outbound
+text, a reach of the debtor, ...) is worked out once per event (``e_*`` columns), so that each pair
+only compares what depends on both sides: the days between them, the person, the loan, the address.
 """
 
 from __future__ import annotations
@@ -31,9 +36,6 @@ SINCE = ("days_since_conversation", "days_since_reached", "days_since_first_atte
          "days_since_first_contact", "days_since_pre_furnishing")
 FLAGS = ("party_refused", "inbound_after_optout")
 
-_EVENT_COLUMNS = ("ev_at", "ev_channel", "ev_family", "ev_direction", "ev_party", "ev_address",
-                  "ev_loan_ids", "ev_outcome", "placed_call", "connected", "conversation", "made")
-
 
 def history_events(contacts: pl.DataFrame) -> pl.DataFrame:
     """The stored contacts as event rows the counts read."""
@@ -42,7 +44,6 @@ def history_events(contacts: pl.DataFrame) -> pl.DataFrame:
         .select(
             "borrower_id",
             pl.col("at").alias("ev_at"),
-            pl.col("channel").alias("ev_channel"),
             pl.col("channel").replace_strict(FAMILY, default=None, return_dtype=pl.String).alias("ev_family"),
             pl.col("direction").alias("ev_direction"),
             pl.col("party").alias("ev_party"),
@@ -62,7 +63,6 @@ def planned_events(prepared: pl.DataFrame) -> pl.DataFrame:
         "borrower_id",
         pl.col("seq").alias("j"),
         pl.col("start").alias("ev_at"),
-        pl.col("channel").alias("ev_channel"),
         pl.col("family").alias("ev_family"),
         pl.lit("outbound").alias("ev_direction"),
         pl.col("party").alias("ev_party"),
@@ -76,25 +76,65 @@ def planned_events(prepared: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _pair_columns() -> list[pl.Expr]:
+def _event_kinds() -> list[pl.Expr]:
+    """What each event is, on its own side of a pair (``e_*``, never null).
+
+    Every pair fact is a conjunction that ends in ``fill_null(False)``, so a null here may be read
+    as False before the pair is formed without changing any count."""
+    out = pl.col("ev_direction") == "outbound"
+    debtor = pl.col("ev_party") == "borrower"
+    fam = pl.col("ev_family")
+    text_out = out & (fam == "text")
+
+    def kind(cond: pl.Expr, name: str) -> pl.Expr:
+        return cond.fill_null(False).alias(name)
+
+    return [
+        kind(text_out, "e_text_out"),
+        kind(out & (fam == "email"), "e_email_out"),
+        kind(pl.col("placed_call"), "e_placed"),
+        kind(pl.col("connected") & debtor, "e_connected_debtor"),
+        kind(pl.col("conversation") & debtor, "e_conversation_debtor"),
+        kind(pl.col("conversation"), "e_conversation"),
+        kind(pl.col("placed_call").fill_null(False) | text_out.fill_null(False), "e_call_or_text"),
+        kind(pl.col("made") & (fam == "visit"), "e_visit"),
+        kind(pl.col("made") & (fam != "letter"), "e_contact"),
+        kind(pl.col("made"), "e_made"),
+        kind(out, "e_out"),
+        kind(pl.col("ev_outcome").is_in(REACHED) & debtor, "e_reached"),
+        kind(out & debtor, "e_attempt"),
+        # US-PASSIVE: a letter, e-mail or text to the debtor that did not come back.
+        kind(debtor & out & fam.is_in(["letter", "email", "text"]) & pl.col("ev_outcome").ne_missing("undeliverable"),
+             "e_pre_furnishing"),
+        kind(pl.col("ev_outcome").is_in(REFUSALS), "e_refusal"),
+        kind((pl.col("ev_direction") == "inbound") & ~pl.col("ev_outcome").is_in(["opt_out", "cease_request"]),
+             "e_inbound_reply"),
+        kind(pl.col("ev_loan_ids").list.len() == 0, "e_all_loans"),
+        pl.when(pl.col("ev_loan_ids").list.len() == 1).then(pl.col("ev_loan_ids").list.first()).alias("ev_loan"),
+    ]
+
+
+def _about_loan(loan_lists: bool) -> pl.Expr:
+    """The event is about the action's loan: it names no loan, or names it. Events naming one loan
+    compare a string; the list is only carried into the pairs when some event names several."""
+    one = pl.col("e_all_loans") | (pl.col("ev_loan") == pl.col("loan_id"))
+    return one | pl.col("ev_loan_ids").list.contains(pl.col("loan_id")) if loan_lists else one
+
+
+def _pair_columns(loan_lists: bool, only: tuple[str, ...] | None = None) -> list[pl.Expr]:
     """Per (action, contact) pair: what the contact contributes to each fact, as plain columns.
 
     Computed over the whole pairs frame at once, so that the group-by that follows only sums,
     takes minima and maxima of columns (Polars' fast path), never filters inside a group."""
     dd = (pl.col("d") - pl.col("ev_day")).dt.total_days()
-    out = pl.col("ev_direction") == "outbound"
     same_person = pl.col("ev_party") == pl.col("party")
-    debtor = pl.col("ev_party") == "borrower"
-    about_loan = (pl.col("ev_loan_ids").list.len() == 0) | pl.col("ev_loan_ids").list.contains(pl.col("loan_id"))
-    fam = pl.col("ev_family")
-    text_out = out & (fam == "text")
+    about_loan = _about_loan(loan_lists)
     day0, week, month = dd == 0, dd <= 6, dd <= 29  # every event here is before the action: dd >= 0
     work = (pl.col("ev_address") == pl.col("work_phone")).fill_null(False)
-    call_or_text = pl.col("placed_call") | text_out
-    same_closed = (fam == pl.col("family")) & (
+    same_closed = (pl.col("ev_family") == pl.col("family")) & (
         pl.col("optout_on").is_not_null() & (pl.col("ev_day") >= pl.col("optout_on"))
     ) & (pl.col("ev_address").eq_missing(pl.col("address_used")) | pl.col("ev_address").is_null())
-    reached = pl.col("ev_outcome").is_in(REACHED) & debtor
+    e = pl.col
 
     def flag(cond: pl.Expr, name: str) -> pl.Expr:
         return cond.fill_null(False).cast(pl.Int32).alias(name)
@@ -102,31 +142,29 @@ def _pair_columns() -> list[pl.Expr]:
     def days(cond: pl.Expr, name: str) -> pl.Expr:
         return pl.when(cond.fill_null(False)).then(dd).alias(name)
 
-    return [
-        flag(text_out & same_person & day0, "sms_day"),
-        flag(text_out & same_person & week, "sms_7d"),
-        flag(out & (fam == "email") & same_person & day0, "email_day"),
-        flag(pl.col("placed_call") & same_person & about_loan & week, "placed_7d"),
-        flag(pl.col("connected") & debtor & day0, "connected_day"),
-        flag(pl.col("conversation") & debtor & day0, "conversations_day"),
-        flag(call_or_text & same_person & about_loan & week & ~work, "ma_personal_7d"),
-        flag(call_or_text & same_person & about_loan & month & work, "ma_other_30d"),
-        flag(pl.col("made") & (fam == "visit") & month, "visits_30d"),
-        flag(pl.col("made") & (fam != "letter") & same_person & week, "contacts_7d"),
-        flag(pl.col("made") & (fam != "letter") & same_person & month, "contacts_30d"),
-        flag(pl.col("made") & same_person, "party_contacts"),
-        flag(out & same_closed, "replies_since_optout"),
-        days(pl.col("conversation") & same_person & about_loan, "days_since_conversation"),
-        days(reached, "days_since_reached"),
-        days(out & debtor, "_attempt"),
-        days(out & debtor, "days_since_first_contact"),
-        # US-PASSIVE: the oldest letter, e-mail or text to the debtor that did not come back.
-        days(debtor & out & fam.is_in(["letter", "email", "text"]) & pl.col("ev_outcome").ne_missing("undeliverable"),
-             "days_since_pre_furnishing"),
-        flag(same_person & pl.col("ev_outcome").is_in(REFUSALS), "party_refused"),
-        flag((pl.col("ev_direction") == "inbound") & same_closed & ~pl.col("ev_outcome").is_in(["opt_out", "cease_request"]),
-             "inbound_after_optout"),
+    columns = [
+        flag(e("e_text_out") & same_person & day0, "sms_day"),
+        flag(e("e_text_out") & same_person & week, "sms_7d"),
+        flag(e("e_email_out") & same_person & day0, "email_day"),
+        flag(e("e_placed") & same_person & about_loan & week, "placed_7d"),
+        flag(e("e_connected_debtor") & day0, "connected_day"),
+        flag(e("e_conversation_debtor") & day0, "conversations_day"),
+        flag(e("e_call_or_text") & same_person & about_loan & week & ~work, "ma_personal_7d"),
+        flag(e("e_call_or_text") & same_person & about_loan & month & work, "ma_other_30d"),
+        flag(e("e_visit") & month, "visits_30d"),
+        flag(e("e_contact") & same_person & week, "contacts_7d"),
+        flag(e("e_contact") & same_person & month, "contacts_30d"),
+        flag(e("e_made") & same_person, "party_contacts"),
+        flag(e("e_out") & same_closed, "replies_since_optout"),
+        days(e("e_conversation") & same_person & about_loan, "days_since_conversation"),
+        days(e("e_reached"), "days_since_reached"),
+        days(e("e_attempt"), "_attempt"),
+        days(e("e_attempt"), "days_since_first_contact"),
+        days(e("e_pre_furnishing"), "days_since_pre_furnishing"),
+        flag(same_person & e("e_refusal"), "party_refused"),
+        flag(e("e_inbound_reply") & same_closed, "inbound_after_optout"),
     ]
+    return columns if only is None else [c for c in columns if c.meta.output_name() in only]
 
 
 def _aggregations() -> list[pl.Expr]:
@@ -142,61 +180,63 @@ def _aggregations() -> list[pl.Expr]:
     ]
 
 
-def _aggregate(pairs: pl.DataFrame) -> pl.DataFrame:
-    return pairs.with_columns(_pair_columns()).group_by("zrow").agg(_aggregations())
-
-
-def _first_attempt(pairs: pl.DataFrame) -> pl.DataFrame:
+def _first_attempt(pairs: pl.LazyFrame, loan_lists: bool) -> pl.LazyFrame:
     """CN-3P's "unreachable": the oldest attempt on the debtor since they were last reached. Only
     actions towards somebody other than the borrower need it."""
-    p = pairs.filter(pl.col("party") != "borrower").with_columns(_pair_columns())
+    p = pairs.filter(pl.col("party") != "borrower").with_columns(
+        _pair_columns(loan_lists, only=("days_since_reached", "_attempt")))
     return p.with_columns(pl.col("days_since_reached").min().over("zrow").alias("_last")).group_by("zrow").agg(
         pl.when(~(pl.col("_attempt") >= pl.col("_last")).fill_null(False)).then(pl.col("_attempt")).max()
         .alias("days_since_first_attempt"))
 
 
-# The action's side of a pair; ``zrow`` numbers the (action, zone) rows.
-_ACTION_SIDE = ("zrow", "idx", "seq", "zone", "d", "borrower_id", "party", "loan_id", "address_used", "family",
-                "work_phone", "optout_on", "start")
+# The action's side of a pair; ``zrow`` numbers the (action, zone) rows, ``bz`` their (borrower, zone).
+_ACTION_SIDE = ("zrow", "bz", "seq", "d", "party", "loan_id", "address_used", "family", "work_phone", "optout_on",
+                "start")
 
 
-def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """Each event once per candidate zone of its borrower's actions, with its local day there."""
-    zones = zoned.select("borrower_id", "zone").unique()
-    return by_zone(events.join(zones, on="borrower_id", how="inner"), "ev_at", "ev_day")
+def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """Each event once per candidate zone of its borrower's actions (``bz``), with its local day
+    there and its ``e_*`` kinds; and whether some event names several loans."""
+    loan_lists = bool(events.height) and bool((events["ev_loan_ids"].list.len() > 1).any())
+    zones = zoned.select("borrower_id", "zone", "bz").unique()
+    keep = ["bz", "ev_at", "ev_day", "ev_family", "ev_party", "ev_address", *(["ev_loan_ids"] if loan_lists else []),
+            *[e.meta.output_name() for e in _event_kinds()], *(["j"] if "j" in events.columns else [])]
+    zoned_events = by_zone(events.with_columns(_event_kinds()).join(zones, on="borrower_id", how="inner"), "ev_at", "ev_day")
+    return zoned_events.select(keep), loan_lists
+
+
+def _pairs(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.LazyFrame, bool]:
+    """(action, zone, event) pairs of one borrower and zone, lazily: Polars fuses the join, the
+    pair columns and the group-by that read them."""
+    ev, loan_lists = _zoned_events(zoned, events)
+    return zoned.lazy().select(_ACTION_SIDE).join(ev.lazy(), on="bz", how="inner"), loan_lists
 
 
 def history_facts(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """Per (action, zone) row (``zrow``): every count and "days since" fact from the stored contacts."""
-    pairs = (
-        zoned.select(_ACTION_SIDE).join(_zoned_events(zoned, events), on=["borrower_id", "zone"], how="inner")
-        .filter(pl.col("ev_at") < pl.col("start"))
-    )
-    return _aggregate(pairs).join(_first_attempt(pairs), on="zrow", how="left")
+    pairs, loan_lists = _pairs(zoned, events)
+    pairs = pairs.filter(pl.col("ev_at") < pl.col("start"))
+    facts = pairs.with_columns(_pair_columns(loan_lists)).group_by("zrow").agg(_aggregations())
+    return facts.join(_first_attempt(pairs, loan_lists), on="zrow", how="left").collect()
 
 
-def batch_pairs(zoned: pl.DataFrame, planned: pl.DataFrame) -> pl.DataFrame:
-    """(action i, zone, earlier action j) pairs of one borrower, with j's event columns."""
+def batch_counts(zoned: pl.DataFrame, planned: pl.DataFrame) -> pl.DataFrame:
+    """Per pair (action ``zrow``, earlier action ``j`` of its borrower): the counts ``j`` adds if it
+    is allowed. Pairs that add nothing are left out."""
+    pairs, loan_lists = _pairs(zoned, planned)
     return (
-        zoned.select(_ACTION_SIDE).join(_zoned_events(zoned, planned), on=["borrower_id", "zone"], how="inner")
-        .filter(pl.col("j") < pl.col("seq"))
+        pairs.filter(pl.col("j") < pl.col("seq"))
+        .select("zrow", "j", *_pair_columns(loan_lists, only=COUNTS))
+        .filter(pl.any_horizontal(pl.col(c) > 0 for c in COUNTS))
+        .collect()
     )
 
 
-def batch_counts(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Per (action, zone) row: the counts the earlier actions in ``pairs`` contribute."""
-    return _aggregate(pairs).select("zrow", *COUNTS)
-
-
-def combine(hist: pl.DataFrame, batch: pl.DataFrame | None, zoned: pl.DataFrame) -> pl.DataFrame:
-    """Per action: counts summed over history and batch per zone, then the strictest zone (the
-    highest count, the fewest days since)."""
-    base = zoned.select("zrow", "idx").join(hist, on="zrow", how="left")
-    if batch is not None and not batch.is_empty():
-        base = base.join(batch, on="zrow", how="left", suffix="_b").with_columns(
-            (pl.col(c).fill_null(0) + pl.col(f"{c}_b").fill_null(0)).alias(c) for c in COUNTS
-        ).drop(f"{c}_b" for c in COUNTS)
-    return base.group_by("idx").agg(
+def combine(hist: pl.DataFrame, zoned: pl.DataFrame) -> pl.DataFrame:
+    """Per action: the strictest zone of ``hist`` (per ``zrow``): the highest count, the fewest days
+    since, any flag."""
+    return zoned.select("zrow", "idx").join(hist, on="zrow", how="left").group_by("idx").agg(
         *[pl.col(c).fill_null(0).max().cast(pl.Int64) for c in COUNTS],
         *[pl.col(c).min() for c in SINCE],
         *[pl.col(c).fill_null(False).any() for c in FLAGS],

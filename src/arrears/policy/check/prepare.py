@@ -76,6 +76,14 @@ def prepare(actions: pl.DataFrame, world: World) -> pl.DataFrame:
     return out
 
 
+def zone_keys(zoned: pl.DataFrame) -> pl.DataFrame:
+    """Add ``bz``: one integer per (borrower, zone), the key the history's pairs join on (cheaper
+    than two strings). ``zoned`` must be in batch order, so that a borrower's rows are together."""
+    borrower = pl.col("borrower_id").rle_id().cast(pl.UInt64)
+    zone = pl.col("zone").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    return zoned.with_columns((borrower * (1 << 32) + zone).alias("bz"))
+
+
 def by_zone(frame: pl.DataFrame, at: str, out: str, zone: str = "zone") -> pl.DataFrame:
     """Add ``out``: the local date of instant ``at`` in each row's ``zone`` (few distinct zones)."""
     if frame.is_empty():
