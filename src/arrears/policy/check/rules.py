@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from arrears.money import EXPONENTS
-from arrears.policy.check.vocab import NON_CONTACT_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -210,5 +209,3 @@ ENFORCED_ELSEWHERE = {
     "GB-NOSIA": "the plan (a duty to send, not a prohibition)",
     "GB-DEFAULT-SUMS": "the book (no compounding penalty on GB loans)",
 }
-
-NON_CONTACT = NON_CONTACT_ACTIONS
