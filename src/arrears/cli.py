@@ -21,9 +21,10 @@ app = typer.Typer(help="Arrears: loans in arrears, collected fairly.", no_args_i
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-# Piped output (CI logs, files) gets a wide fixed width instead of Rich's 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Piped output (CI logs, files) gets a wide fixed width instead of Rich's 80 columns; lines of text
+# (one problem per line, which tools and tests parse) are never wrapped, only tables fit the width.
+out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, soft_wrap=True)
 
 
 class Exit:

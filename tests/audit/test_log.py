@@ -131,7 +131,9 @@ def test_reordered_rows_are_named(filled, db_url, cli):
 
 
 def test_a_truncated_tail_is_caught_against_the_exported_seal(filled, db_url, cli, tmp_path):
-    out = tmp_path / "seal-2026-03-02.json"
+    # A long path: each problem stays on one line however long it is (tools parse these lines).
+    out = tmp_path / ("exported-seals-kept-outside-the-database-" * 3) / "seal-2026-03-02.json"
+    out.parent.mkdir()
     seal(cli, db_url, out)
     with filled.begin() as conn:
         conn.execute(delete(audit_log).where(*where(), audit_log.c.seq >= 4))
@@ -148,7 +150,7 @@ def test_a_truncated_tail_is_caught_against_the_exported_seal(filled, db_url, cl
             .values(row_count=3, root_hash=tail["row_hash"])
         )
     assert verify(cli, db_url).exit_code == 0
-    r = verify(cli, db_url, "--seals", tmp_path)
+    r = verify(cli, db_url, "--seals", out.parent)
     assert r.exit_code == 3, r.output
     assert f"truncated: partition CN, day 2026-03-02, seq 4: seqs 4-5 missing: the seal in {out}" in r.output
 
