@@ -378,10 +378,11 @@ class Run:
     phases: dict[str, float] | None = None
 
 
-def mode_step(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
-    """The in-memory day step over the whole book, ``repeat`` times on the same input."""
+def _repeat(args: argparse.Namespace, work: Callable[[], object], sort_keys: tuple[str, ...]) -> tuple[list[Run], object]:
+    """``work`` run ``args.repeat`` times, each with the peak RSS reset first; the first run is
+    profiled with ``--profile``. Returns the runs and the first run's result."""
     runs: list[Run] = []
-    note = ""
+    first: object = None
     for i in range(args.repeat):
         gc.collect()
         before = _rss_mb()
@@ -390,21 +391,29 @@ def mode_step(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
         start = time.perf_counter()
         if prof:
             prof.enable()
-        result = step(inp.book, inp.terms, inp.payments, inp.day, inp.schemes)
+        result = work()
         if prof:
             prof.disable()
         elapsed = time.perf_counter() - start
         runs.append(Run(elapsed, peak_rss_mb() if reset else float("nan"), before))
         if i == 0:
-            status = result.book.loans.group_by("status").len().sort("status")
-            note = (
-                f"after the step: {', '.join(f'{s} {c:,}' for s, c in status.iter_rows())}; "
-                f"{result.allocations.height:,} allocations, {result.transitions.height:,} transitions"
-            )
+            first = result
         del result
         if prof:
-            pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(35)
-            pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+            for key in sort_keys:
+                pstats.Stats(prof, stream=sys.stdout).sort_stats(key).print_stats(35 if key == "cumulative" else 15)
+    return runs, first
+
+
+def mode_step(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
+    """The in-memory day step over the whole book, ``repeat`` times on the same input."""
+    runs, result = _repeat(args, lambda: step(inp.book, inp.terms, inp.payments, inp.day, inp.schemes),
+                           ("cumulative", "tottime"))
+    status = result.book.loans.group_by("status").len().sort("status")  # type: ignore[attr-defined]
+    note = (
+        f"after the step: {', '.join(f'{s} {c:,}' for s, c in status.iter_rows())}; "
+        f"{result.allocations.height:,} allocations, {result.transitions.height:,} transitions"  # type: ignore[attr-defined]
+    )
     return runs, note
 
 
@@ -730,23 +739,7 @@ def mode_replay(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
     payments = pl.concat([history_payments(inp), inp.payments])
     start_day = inp.terms["disbursed_on"].min() - dt.timedelta(days=1)
     days = event_days(inp.terms, schedule, payments, inp.schemes, start_day, inp.day)
-    runs = []
-    for i in range(args.repeat):
-        gc.collect()
-        before = _rss_mb()
-        reset = _reset_peak_rss()
-        prof = cProfile.Profile() if args.profile and i == 0 else None
-        start = time.perf_counter()
-        if prof:
-            prof.enable()
-        hist = replay(inp.terms, schedule, payments, inp.day, inp.schemes)
-        if prof:
-            prof.disable()
-        elapsed = time.perf_counter() - start
-        runs.append(Run(elapsed, peak_rss_mb() if reset else float("nan"), before))
-        del hist
-        if prof:
-            pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+    runs, _ = _repeat(args, lambda: replay(inp.terms, schedule, payments, inp.day, inp.schemes), ("tottime",))
     note = (f"{len(days):,} event days stepped from {start_day} ({payments.height:,} payments); "
             f"{runs[0].seconds / max(len(days), 1):.2f}s a day")
     return runs, note

@@ -53,6 +53,14 @@ def _fail(message: str, code: int = Exit.FAILED) -> None:
     raise typer.Exit(code)
 
 
+def _refuse(what: object, problems, outcome: str = "") -> None:
+    """Every problem of a bad input, one per line (``row N, column C: ...``), then exit 2."""
+    err.print(f"{what}: {len(problems)} problem(s){'; ' + outcome if outcome else ''}", highlight=False)
+    for p in problems:
+        err.print(f"  {p}", highlight=False, markup=False)
+    raise typer.Exit(Exit.BAD_INPUT)
+
+
 def _parse_date(text: str | None, option: str) -> dt.date | None:
     if text is None:
         return None
@@ -110,10 +118,7 @@ def import_(
             allow_extra_columns=allow_extra_columns, after=after,
         )
     except BadInput as e:
-        err.print(f"{file}: {len(e.problems)} problem(s); nothing was imported", highlight=False)
-        for p in e.problems:
-            err.print(f"  {p}", highlight=False, markup=False)
-        raise typer.Exit(Exit.BAD_INPUT) from None
+        _refuse(file, e.problems, "nothing was imported")
     except SchemaError as e:
         _fail(str(e))
     out.print(f"{kind}: {result.rows_in_file} rows read, {result.rows_added} added", highlight=False)
@@ -376,10 +381,7 @@ def _packs(collector_role: str, overrides: Optional[Path]):
     except OSError as e:
         _fail(f"--overrides: {e.strerror or e}", Exit.BAD_INPUT)
     except BadInput as e:
-        err.print(f"{overrides or 'policy'}: {len(e.problems)} problem(s)", highlight=False)
-        for p in e.problems:
-            err.print(f"  {p}", highlight=False, markup=False)
-        raise typer.Exit(Exit.BAD_INPUT) from None
+        _refuse(overrides or "policy", e.problems)
 
 
 _SHOWN = 20  # decisions printed; all of them are in --out
@@ -406,10 +408,7 @@ def policy_check(
         with unit_of_work(_engine(ctx)) as conn:
             report = check_file(conn, actions, out_file, day, packs, dt.datetime.now(dt.UTC))
     except BadInput as e:
-        err.print(f"{actions}: {len(e.problems)} problem(s); nothing was decided", highlight=False)
-        for p in e.problems:
-            err.print(f"  {p}", highlight=False, markup=False)
-        raise typer.Exit(Exit.BAD_INPUT) from None
+        _refuse(actions, e.problems, "nothing was decided")
     except SchemaError as e:
         _fail(str(e))
     shown = report.decisions.head(_SHOWN)
