@@ -23,8 +23,10 @@ test: setup
 	fi; \
 	exit $$rc
 
+# The sample files end to end, then the one-command demo: a simulated 20,000-loan book.
 demo: setup
 	bash examples/demo.sh
+	uv run arrears demo --no-serve
 
 lint: setup
 	uv run ruff check src tests

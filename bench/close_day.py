@@ -12,7 +12,15 @@ Modes (``--mode``):
 - ``import``: the import of N borrowers and N loans through the real importer (runs
   bench/import_loans.py, into SQLite and into the PostgreSQL server).
 Each mode receives the same ``Inputs``, so the in-memory and end-to-end figures are for one book.
+``--shape`` picks the book (``SHAPES``: the first one measured, the issue's typical day, a day with
+5% of loans touched); ``--full`` makes the close step every loan (a full recomputation of the day);
+``--days K`` closes K days one after another, as the closed-loop simulator does. The loaded
+database holds what the close of D-1 would have left, ``loan_watch`` and ``quiet_stocks`` included,
+computed with the close's own functions (``book.quiet``).
 
+    uv run python bench/close_day.py --n 1000000 --repeat 1 --mode sqlite --mode postgres --shape issue
+    uv run python bench/close_day.py --n 1000000 --mode sqlite --shape quiet [--full]   # a 5% day vs a full one
+    uv run python bench/close_day.py --n 20000 --mode sqlite --mode postgres --shape issue --days 30  # the simulator
     uv run python bench/close_day.py                       # step, sqlite, postgres; N = 100,000, 3 repeats
     uv run python bench/close_day.py --n 1000000 --repeat 1 --mode sqlite --mode postgres
     uv run python bench/close_day.py --n 20000 --profile   # cProfile of one step / one close
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import datetime as dt
 import gc
 import glob
@@ -66,11 +75,11 @@ import numpy as np
 import polars as pl
 
 from arrears.book.ageing import age
-from arrears.book.balances import unpaid_interest, unpaid_principal
 from arrears.book.products import Fee, Product
+from arrears.book.quiet import HORIZON, quiet_totals, watch
 from arrears.book.replay import event_days, replay
 from arrears.book.schedule import SCHEDULE_SCHEMA
-from arrears.book.state import CLOSED, INSTALMENT_STATE, LOAN_STATE, PAYMENTS, initial_state
+from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, PAYMENTS, initial_state
 from arrears.book.step import Book, step
 from arrears.book.terms import bucket_schemes, loan_terms
 from arrears.calendar import roll
@@ -108,6 +117,18 @@ CATEGORY_WEIGHTS = [0.78, 0.17, 0.045, 0.005]
 DPD_RANGES = [(5, 30), (30, 60), (60, 90), (90, 120), (120, 200)]
 DPD_WEIGHTS = [0.45, 0.20, 0.15, 0.10, 0.10]
 
+# Book shapes (``--shape``): the day closed, the term mix and the category mix.
+# - default: the book the step figures in docs/performance.md were first taken on (10.6 instalments
+#   a loan; D a Monday, so weekend due dates roll onto it: 1 loan in 18 due);
+# - issue: the nightly-close issue's typical day: about 6 instalments a loan, D a Wednesday (1 loan
+#   in 30 due), 15% delinquent;
+# - quiet: a day on which about 5% of the loans have events (few delinquent loans).
+SHAPES = {
+    "default": (DAY, TERM_WEIGHTS, CATEGORY_WEIGHTS),
+    "issue": (dt.date(2026, 6, 17), [0.35, 0.35, 0.15, 0.15, 0.0, 0.0], [0.80, 0.15, 0.045, 0.005]),
+    "quiet": (dt.date(2026, 6, 17), [0.35, 0.35, 0.15, 0.15, 0.0, 0.0], [0.94, 0.01, 0.045, 0.005]),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
@@ -117,6 +138,7 @@ class Inputs:
     payments: pl.DataFrame
     schemes: dict[str, tuple[int, ...]]
     loans: pl.DataFrame  # the loans as imported (the ``loans`` table's columns, without recorded_at)
+    watch: pl.DataFrame | None = None  # book.quiet.watch of the book on D-1 (the close's loan_watch)
 
 
 # --- generation ---------------------------------------------------------------------------------
@@ -176,14 +198,16 @@ def _schedule(n: int, principal: np.ndarray, rate_nano: np.ndarray, term: np.nda
     ).cast(dict(SCHEDULE_SCHEMA))
 
 
-def generate(n: int, seed: int, day: dt.date = DAY) -> Inputs:
+def generate(n: int, seed: int, day: dt.date | None = None, shape: str = "default") -> Inputs:
+    shape_day, term_weights, category_weights = SHAPES[shape]
+    day = day or shape_day
     rng = np.random.default_rng(seed)
     d = np.datetime64(day, "D")
     loan_ids = pl.Series("loan_id", [f"L{i:09d}" for i in range(1, n + 1)], dtype=pl.String)
     codes = np.array(list(PRODUCTS))
     product = codes[rng.choice(len(codes), size=n, p=PRODUCT_WEIGHTS)]
-    category = rng.choice(len(CATEGORIES), size=n, p=CATEGORY_WEIGHTS)
-    term = rng.choice(TERMS, size=n, p=TERM_WEIGHTS).astype(np.int64)
+    category = rng.choice(len(CATEGORIES), size=n, p=category_weights)
+    term = rng.choice(TERMS, size=n, p=term_weights).astype(np.int64)
     annuity = rng.random(n) < 0.7
     # Capped products stay under the 24% cap on the contract rate; the uncapped one goes to 36%.
     rate_pct_bp = np.where(product == "cn_partner", rng.integers(1000, 3600, size=n), rng.integers(800, 2400, size=n))
@@ -376,6 +400,7 @@ class Run:
     peak_rss_mb: float
     rss_before_mb: float = float("nan")
     phases: dict[str, float] | None = None
+    days: list[float] | None = None  # each day's seconds, when several days are closed
 
 
 def _repeat(args: argparse.Namespace, work: Callable[[], object], sort_keys: tuple[str, ...]) -> tuple[list[Run], object]:
@@ -433,22 +458,35 @@ LOAD_SLICE = 500_000
 PG_USER = "postgres"
 
 
+def book_watch(inp: Inputs) -> pl.DataFrame:
+    """The close's watch rows for the book on D-1 (``book.quiet.watch``), as the close of D-1 would
+    have left them: the loans started by then."""
+    started = inp.loans.filter(pl.col("disbursed_on") < inp.day).select("loan_id")
+    book = Book(inp.book.loans.join(started, on="loan_id"), inp.book.inst.join(started, on="loan_id"))
+    return watch(book, inp.terms.join(started, on="loan_id"), inp.day - dt.timedelta(days=1), inp.schemes)
+
+
+def quiet_ahead(w: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """The quiet loans' part of the snapshots of D and after, as the close of D-1 would have left it
+    (``book.quiet.quiet_totals`` of every watch row), summed over slices of the book."""
+    last = day + dt.timedelta(days=HORIZON + 1)
+    parts = [quiet_totals(part, day, last) for part in w.iter_slices(100_000)]
+    keys = ["day", "currency", "bucket"]
+    return pl.concat(parts).group_by(keys).agg(pl.exclude(keys).sum()).sort(keys)
+
+
 def touched_loans(inp: Inputs) -> tuple[int, str]:
-    """Loans the close of D has real work for: an instalment falling due on D, a payment on D, an
-    overdue balance (and so dpd moving, and penalty accruing past grace), or disbursed on D."""
+    """The loans the close of D steps: those its watch says change on D (an instalment due, days
+    past due moving, penalty accruing, held credit, a cap biting), a payment on D, or disbursed on D."""
     day = inp.day
-    live = inp.book.loans.filter(~pl.col("status").is_in(CLOSED)).select("loan_id")
-    inst = inp.book.inst.join(live, on="loan_id").join(inp.terms.select("loan_id", "grace_days"), on="loan_id")
-    unpaid = (unpaid_principal() + unpaid_interest()) > 0
-    due = inst.filter((pl.col("due_on") == day) | (pl.col("adjusted_due_on") == day))["loan_id"].unique()
-    overdue = inst.filter(unpaid & (pl.col("adjusted_due_on") < day))
-    late = overdue.filter(pl.col("adjusted_due_on") + pl.duration(days=1) * pl.col("grace_days") < day)
+    w = inp.watch if inp.watch is not None else book_watch(inp)
+    due = w.filter(pl.col("quiet_until").is_null() | (pl.col("quiet_until") < day))["loan_id"]
+    daily = w.filter(pl.col("quiet_until").is_null())["loan_id"]
     paid = inp.payments["loan_id"].unique()
     fresh = inp.terms.filter(pl.col("disbursed_on") == day)["loan_id"]
-    ids = pl.concat([due, overdue["loan_id"], paid, fresh]).unique()
+    ids = pl.concat([due, paid, fresh]).unique()
     note = (f"touched on {day}: {ids.len():,} loans ({ids.len() / inp.book.loans.height:.1%}): "
-            f"{due.len():,} with an instalment due, {overdue['loan_id'].n_unique():,} overdue "
-            f"({late['loan_id'].n_unique():,} past grace, accruing), {paid.len():,} paying, "
+            f"{due.len():,} by their watch ({daily.len():,} of them moving every day), {paid.len():,} paying, "
             f"{fresh.len():,} disbursed")
     return ids.len(), note
 
@@ -481,14 +519,36 @@ def _db_tables(inp: Inputs, history: bool):
     started = inp.loans.filter(pl.col("disbursed_on") < day).select("loan_id")
     yield t.loan_state, inp.book.loans.join(started, on="loan_id").select(LOAN_STATE.names())
     yield t.instalment_state, inp.book.inst.join(started, on="loan_id").select(INSTALMENT_STATE.names())
-    parts = [inp.payments.with_columns(pl.lit(None, pl.Date).alias("applied_by_close"))]
+    w = inp.watch if inp.watch is not None else book_watch(inp)
+    yield t.loan_watch, w
+    yield t.quiet_stocks, quiet_ahead(w, day)
+    parts = [_payment_rows(inp.payments, None)]
     if history:
-        parts.insert(0, history_payments(inp).with_columns(pl.col("paid_on").alias("applied_by_close")))
-    yield t.payments, pl.concat(parts).select(
-        "payment_id", "loan_id", pl.col("amount").alias("amount_minor"), pl.lit(CURRENCY).alias("currency"),
-        "paid_on", pl.lit("transfer").alias("method"), now.alias("recorded_at"), "applied_by_close")
+        parts.insert(0, _payment_rows(history_payments(inp), "paid_on"))
+    yield t.payments, pl.concat(parts)
     yield t.closed_days, pl.DataFrame({"day": [yesterday], "closed_at": [NOW], "loans_stepped": [started.height],
                                        "loans_rederived": [0], "seconds": ["0"]})
+
+
+def _payment_rows(payments: pl.DataFrame, applied: str | None) -> pl.DataFrame:
+    """Payments in the ``payments`` table's columns; ``applied``: the column holding the close that
+    applied them (None: not yet applied)."""
+    return payments.select(
+        "payment_id", "loan_id", pl.col("amount").alias("amount_minor"), pl.lit(CURRENCY).alias("currency"),
+        "paid_on", pl.lit("transfer").alias("method"), pl.lit(NOW, pl.Datetime("us", "UTC")).alias("recorded_at"),
+        (pl.col(applied) if applied else pl.lit(None, pl.Date)).alias("applied_by_close"))
+
+
+def later_payments(inp: Inputs, days: int, seed: int) -> list[pl.DataFrame]:
+    """Payments for the ``days`` days after D, each made as D's are (from the book of D-1: instalments
+    falling due that day paid by most, part of the arrears by some), with ids of their own."""
+    rng = np.random.default_rng(seed + 1)
+    out = []
+    for i in range(1, days + 1):
+        day = inp.day + dt.timedelta(days=i)
+        p = _payments(rng, inp.book, inp.terms, day)
+        out.append(p.with_columns(pl.format("D{}-{}", pl.lit(i), pl.col("payment_id")).alias("payment_id")))
+    return out
 
 
 def load_database(url: str, inp: Inputs, history: bool) -> dict[str, int]:
@@ -576,7 +636,8 @@ def _pg_exists(server_url: str, dbname: str) -> bool:
 
 
 def _template_name(args: argparse.Namespace) -> str:
-    return f"book_n{args.n}_s{args.seed}{'' if args.history else '_nohist'}"
+    # v3: with loan_watch and quiet_stocks (the incremental close); older templates are not reused.
+    return f"book_v3_{args.shape}_n{args.n}_s{args.seed}{'' if args.history else '_nohist'}"
 
 
 class SqliteBooks:
@@ -646,26 +707,44 @@ def _rows(rows: dict[str, int]) -> str:
 # (``name``: (module, attribute)). Nested entries (save_book's delete) are also inside their parent.
 PHASES = {
     "read: products": ("arrears.store.book_io", "load_products"),
-    "read: loans (terms)": ("arrears.store.book_io", "load_terms"),
-    "read: loan_state + instalment_state": ("arrears.store.book_io", "load_book"),
-    "read: payments": ("arrears.store.book_io", "load_payments"),
-    "read: adjustments": ("arrears.store.book_io", "load_adjustments"),
-    "read: schedule (new loans)": ("arrears.store.book_io", "load_schedule"),
+    "read: unapplied payments (all of their loans')": ("arrears.store.book_io", "read_unapplied_payments"),
+    "read: open adjustments and pauses": ("arrears.store.book_io", "read_open_adjustments"),
+    "read: loans not yet in the book": ("arrears.store.book_io", "read_new_loans"),
+    "read: ids the watch says to step": ("arrears.store.book_io", "read_due_ids"),
+    "read: terms of touched loans": ("arrears.store.book_io", "read_terms"),
+    "read: state of touched loans": ("arrears.store.book_io", "read_book"),
+    "read: watch rows of touched loans": ("arrears.store.book_io", "read_watch"),
+    "read: quiet loans' part of the snapshots": ("arrears.store.book_io", "read_quiet_stocks"),
+    "compute: quiet loans' part of the snapshots": ("arrears.close.run", "quiet_totals"),
+    "read: schedule (new, re-derived)": ("arrears.store.book_io", "read_schedule"),
     "read: promises": ("arrears.store.book_io", "load_promises"),
     "compute: effective payments": ("arrears.book.payments", "effective"),
     "compute: re-derive (replay)": ("arrears.close.run", "replay"),
     "compute: initial state (new loans)": ("arrears.close.run", "initial_state"),
-    "compute: step": ("arrears.close.run", "step"),
+    "compute: step (touched loans)": ("arrears.close.run", "step"),
+    "compute: watch (trial step of the next day)": ("arrears.book.quiet", "watch"),
+    "compute:   of which the trial step": ("arrears.book.quiet", "step"),
+    "compute:   of which the quiet span": ("arrears.book.quiet", "_span"),
+    "compute:   of which the snapshot basis": ("arrears.book.quiet", "_basis"),
     "compute: snapshot": ("arrears.close.run", "portfolio_snapshot"),
-    "write: state (save_book)": ("arrears.store.book_io", "save_book"),
-    "write:   of which delete old rows": ("arrears.store.book_io", "_delete"),
+    "compute: what changed (to write)": ("arrears.close.run", "_changed_rows"),
+    "write: state, instalments, watch (what changed)": ("arrears.close.run", "_save"),
+    "write:   of which upserts": ("arrears.close.run", "upsert_frame"),
     "write: history (allocations, transitions, movements)": ("arrears.store.book_io", "append_history"),
-    "write: snapshot rows": ("arrears.close.run", "insert_frame"),
+    "write: insert_frame (instalments, snapshot)": ("arrears.close.run", "insert_frame"),
+    "write: facts marked applied": ("arrears.store.book_io", "mark_applied"),
+    "write: quiet loans' part of the snapshots": ("arrears.store.book_io", "save_quiet_stocks"),
 }
 
 
-def _close_in_child(url: str, day: dt.date, profile_to: str | None) -> Run:
-    """In a fresh process: close ``day`` on ``url`` (close_days, as ``arrears close-day --date``)."""
+def _close_in_child(url: str, day: dt.date, profile_to: str | None, full: bool = False,
+                    later: list[pl.DataFrame] | None = None) -> Run:
+    """In a fresh process: close ``day`` on ``url`` (close_days, as ``arrears close-day --date``).
+
+    ``full``: first forget every loan's watch (not timed), so that the close steps, reads and
+    writes every loan: a full recomputation of the day, through the same code.
+    ``later``: then close one day after another, each day's payments (a frame each) imported
+    first (not timed), as the closed-loop simulator does; ``Run.days`` holds each day's seconds."""
     import importlib
 
     from arrears.close.run import close_days
@@ -685,6 +764,9 @@ def _close_in_child(url: str, day: dt.date, profile_to: str | None) -> Run:
         mod = importlib.import_module(module)
         setattr(mod, attr, wrap(name, getattr(mod, attr)))
     engine = make_engine(url)
+    if full:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM loan_watch")
     gc.collect()
     before = _rss_mb()
     prof = cProfile.Profile() if profile_to else None
@@ -695,12 +777,21 @@ def _close_in_child(url: str, day: dt.date, profile_to: str | None) -> Run:
     if prof:
         prof.disable()
     elapsed = time.perf_counter() - start
-    engine.dispose()
     if prof:
         prof.dump_stats(profile_to)
     assert [r.day for r in reports] == [day], reports
     phases["total (close_days)"] = elapsed
-    return Run(elapsed, peak_rss_mb(), before, phases)
+    days = [elapsed]
+    for i, payments in enumerate(later or []):
+        nxt = day + dt.timedelta(days=i + 1)
+        with engine.begin() as conn:
+            insert_frame(conn, t.payments, _payment_rows(payments, None))
+        start = time.perf_counter()
+        reports = close_days(engine, nxt, today=nxt)
+        days.append(time.perf_counter() - start)
+        assert [r.day for r in reports] == [nxt], reports
+    engine.dispose()
+    return Run(sum(days), peak_rss_mb(), before, phases, days)
 
 
 def _mode_db(books_cls) -> Callable[[Inputs, argparse.Namespace], tuple[list[Run], str]]:
@@ -713,11 +804,17 @@ def _mode_db(books_cls) -> Callable[[Inputs, argparse.Namespace], tuple[list[Run
         for i in range(args.repeat):
             url = books.copy()
             prof = str(args.workdir / "close.prof") if args.profile and i == 0 else None
+            later = later_payments(inp, args.days - 1, args.seed) if args.days > 1 else None
             with ctx.Pool(1) as pool:
-                run = pool.apply(_close_in_child, (url, inp.day, prof))
+                run = pool.apply(_close_in_child, (url, inp.day, prof, args.full, later))
             books.drop(url)
             runs.append(run)
             print(f"  run {i + 1}: {run.seconds:.2f}s, peak RSS {run.peak_rss_mb:,.0f} MB", flush=True)
+            if run.days and len(run.days) > 1:
+                d = run.days
+                print(f"  {len(d)} days closed one after another: first {d[0]:.2f}s, then mean "
+                      f"{statistics.mean(d[1:]):.3f}s, median {statistics.median(d[1:]):.3f}s, max {max(d[1:]):.3f}s "
+                      f"a day", flush=True)
             if prof:
                 _print_profile(prof)
         return runs, note
@@ -768,6 +865,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="loans in the book (default 100000)")
     ap.add_argument("--seed", type=int, default=20260615)
+    ap.add_argument("--shape", choices=list(SHAPES), default="default",
+                    help="the book's shape (default: as first measured; issue: the issue's typical day; quiet: "
+                    "about 5%% of loans with events)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per mode (default 3)")
     ap.add_argument("--mode", choices=[*MODES, "import"], action="append",
                     help="what to measure (repeatable; default: step, sqlite, postgres)")
@@ -776,6 +876,12 @@ def main(argv: list[str] | None = None) -> None:
                     "may create and drop databases; default: start a throwaway cluster")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "arrears-close-bench",
                     help="where the SQLite databases and import files go; loaded SQLite books are kept and reused")
+    ap.add_argument("--full", action="store_true",
+                    help="sqlite/postgres: forget the watch first, so the close steps every loan (a full "
+                    "recomputation of the day, for comparison)")
+    ap.add_argument("--days", type=int, default=1,
+                    help="sqlite/postgres: close this many days one after another (the simulator's use), "
+                    "each day's payments imported before its close (not timed)")
     ap.add_argument("--reload", action="store_true", help="reload the database even if a loaded book exists")
     ap.add_argument("--no-history", dest="history", action="store_false",
                     help="store only D's payments, not one past payment per paid instalment")
@@ -802,7 +908,8 @@ def _main(args: argparse.Namespace, modes: list[str]) -> None:
         if not modes:
             return
     start = time.perf_counter()
-    inp = generate(args.n, args.seed)
+    inp = generate(args.n, args.seed, shape=args.shape)
+    inp = dataclasses.replace(inp, watch=book_watch(inp))
     gen_s = time.perf_counter() - start
     mix = inp.book.loans.group_by("status").len().sort("status")
     dpd = inp.book.loans.filter(pl.col("status").is_in(["delinquent", "charged_off"]))["dpd"]

@@ -449,6 +449,177 @@ def policy_show(
     out.print(table)
 
 
+@app.command("plan")
+def plan(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="The day to plan; the day before must be closed.")],
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the planned actions here (.csv or .parquet; INTERFACE.md actions).")] = None,
+    strategy: Annotated[str, typer.Option("--strategy", "--policy", help="none, champion, a strategy file, or an experiment file.")] = "champion",
+    collector_role: Annotated[str, typer.Option("--collector-role", help=_ROLE_HELP)] = "first_party",
+    overrides: Annotated[Optional[Path], typer.Option("--overrides", help="The portfolio's overrides (TOML): may tighten, never loosen a legal floor.")] = None,
+) -> None:
+    """The compliant plan for a day: who gets which action, through which channel and when, and why.
+    Re-planning a day replaces its plan. Refused (exit 1) unless the day before is closed."""
+    from arrears.plan.service import NotClosed, make_plan, write_actions
+    from arrears.problems import BadInput
+    from arrears.store.db import SchemaError, unit_of_work
+
+    day = _parse_date(date, "--date")
+    packs = _packs(collector_role, overrides)
+    try:
+        with unit_of_work(_engine(ctx)) as conn:
+            report = make_plan(conn, day, strategy, packs, dt.datetime.now(dt.UTC))
+            if out_file is not None:
+                write_actions(report.actions, out_file)
+    except BadInput as e:
+        _refuse(Path(strategy), e.problems, "nothing was planned")
+    except (NotClosed, SchemaError) as e:
+        _fail(str(e))
+    shown = report.actions.head(_SHOWN)
+    table = Table(title=f"plan for {day} (run {report.run}, {report.strategy}): {report.planned} planned, "
+                        f"{report.deferred} deferred for capacity, {report.held} held by the compliance engine, "
+                        f"{report.left_alone} borrowers left alone")
+    for c in ("action", "borrower", "window", "assigned", "reason"):
+        table.add_column(c)
+    for r in shown.iter_rows(named=True):
+        table.add_row(r["action"], r["borrower_id"], f"{r['window_start'][11:16]}–{r['window_end'][11:16]}",
+                      r["assigned_to"] or "", r["reason"])
+    out.print(table)
+    more = f"{report.planned - shown.height} more planned; " if report.planned > shown.height else ""
+    where = f"actions in {out_file}" if out_file else "no --out: nothing written to a file"
+    out.print(f"{more}{where}", highlight=False, markup=False)
+
+
+def _sim_progress(days: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("simulating {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    task = progress.add_task("simulate", total=days, day="")
+
+    def tick(day, done: int) -> None:
+        progress.update(task, completed=done, day=day)
+
+    return progress, tick
+
+
+def _sim_summary(outcome) -> None:
+    r = outcome.report
+    table = Table(title=f"{r['days']} simulated days from {r['start']}, strategy {r['strategy']}")
+    for c in ("figure", "value"):
+        table.add_column(c)
+    for key in ("collected", "contact_cost", "agency_fees", "net_collected"):
+        table.add_row(key, ", ".join(f"{v} {c}" for c, v in r[key].items()))
+    table.add_row("actions", ", ".join(f"{k} {v}" for k, v in r["actions_by_type"].items()))
+    table.add_row("contacts per delinquent borrower-week", str(r["contacts_per_delinquent_borrower_week"]))
+    table.add_row("complaints", str(r["complaints"]))
+    table.add_row("violations (independent re-check)", str(r["violations"]))
+    table.add_row("roll rates", ", ".join(f"{k} {v:.0%}" for k, v in r["roll_rates"].items()))
+    table.add_row("cure rate (90 days)", "n/a" if r["cure_rate"] is None else f"{r['cure_rate']:.0%}")
+    out.print(table)
+    out.print(f"charts: {outcome.charts}", highlight=False, markup=False)
+    out.print(f"database: {outcome.database}", highlight=False, markup=False)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    world: Annotated[str, typer.Option("--world", help="package.module:Name or path/to/file.py:Name.")],
+    days: Annotated[int, typer.Option("--days", min=1, help="Days to simulate.")],
+    strategy: Annotated[str, typer.Option("--strategy", "--policy", help="none, champion, a strategy file or an experiment file.")] = "champion",
+    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same report, byte for byte.")] = 0,
+    start: Annotated[Optional[str], typer.Option("--start", help="The first simulated day (default: the earliest disbursement).")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="The report (JSON); the charts go beside it (.html).")] = None,
+    workdir: Annotated[Path, typer.Option("--workdir", help="Where the simulation's own database and files go.")] = Path(".arrears-sim"),
+    collector_role: Annotated[str, typer.Option("--collector-role", help=_ROLE_HELP)] = "first_party",
+) -> None:
+    """Run the real platform day after day against a world: plan, carry out, import, close.
+    In a database of its own (--workdir), never the lender's."""
+    from arrears.problems import BadInput
+    from arrears.sim.load import load_world
+    from arrears.sim.session import NotDemoData, run
+
+    begin = _parse_date(start, "--start") if start else None
+    packs = _packs(collector_role, None)
+    progress, tick = _sim_progress(days)
+    try:
+        w = load_world(world)
+        with progress:
+            outcome = run(w, work=workdir, days=days, strategy=strategy, seed=seed, start=begin, packs=packs,
+                          on_day=tick, out=out_file)
+    except BadInput as e:
+        _refuse(Path(world), e.problems, "nothing was simulated")
+    except NotDemoData as e:
+        _fail(str(e))
+    _sim_summary(outcome)
+    if out_file is not None:
+        out.print(f"report: {out_file}", highlight=False, markup=False)
+
+
+@app.command("demo")
+def demo(
+    loans: Annotated[int, typer.Option("--loans", min=100, help="Loans in the synthetic portfolio.")] = 20_000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Do not start the web app afterwards.")] = False,
+    workdir: Annotated[Path, typer.Option("--workdir", help="The demo's own directory (database, report, charts).")] = Path(".arrears-demo"),
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of simulated history.")] = 90,
+) -> None:
+    """A synthetic CN online-lending portfolio with 90 days of history simulated under the champion,
+    in a database of its own. Refuses a database that holds non-demo data."""
+    from arrears.sim.session import NotDemoData, run
+    from arrears.sim.worlds import OnlineLendingCN
+
+    world = OnlineLendingCN(loans=loans)
+    progress, tick = _sim_progress(days)
+    try:
+        with progress:
+            outcome = run(world, work=workdir, days=days, strategy="champion", seed=0, start=world.start_date,
+                          packs=_packs("first_party", None), on_day=tick, out=workdir / "report.json")
+    except NotDemoData as e:
+        _fail(str(e))
+    _sim_summary(outcome)
+    out.print(f"report: {workdir / 'report.json'}", highlight=False, markup=False)
+    if not no_serve:
+        out.print("the web app comes with a later issue: nothing to serve yet", highlight=False, markup=False)
+
+
+experiment_app = typer.Typer(help="Champion/challenger experiments.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("results")
+def experiment_results(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Option("--experiment", help="The experiment's name (its file's [experiment] name).")],
+    date: Annotated[str, typer.Option("--date", help="Count episodes at least 90 days old on this date.")],
+) -> None:
+    """Per arm: episodes 90 days old or more, the share cured and the amount collected per episode,
+    each with its 95% interval."""
+    from arrears.money import exponent
+    from arrears.store import plan_queries as q
+    from arrears.store.db import SchemaError, unit_of_work
+    from arrears.strategy.results import arm_results
+
+    day = _parse_date(date, "--date")
+    try:
+        with unit_of_work(_engine(ctx)) as conn:
+            inputs = q.experiment_inputs(conn, experiment)
+    except SchemaError as e:
+        _fail(str(e))
+    r = arm_results(*inputs, day)
+    if r.is_empty():
+        out.print(f"{experiment}: no episode is 90 days old yet on {day}", highlight=False, markup=False)
+        return
+    table = Table(title=f"{experiment} on {day}: episodes at least 90 days old")
+    for c in ("arm", "episodes", "cured (95% interval)", "collected per episode (95% interval)"):
+        table.add_column(c)
+    for row in r.iter_rows(named=True):
+        scale = 10 ** exponent(row["currency"])
+        table.add_row(row["arm"], str(row["episodes"]),
+                      f"{row['cure_rate']:.1%} ({row['cure_low']:.1%}–{row['cure_high']:.1%})",
+                      f"{row['collected_mean'] / scale:,.2f} {row['currency']} "
+                      f"({row['collected_low'] / scale:,.2f}–{row['collected_high'] / scale:,.2f})")
+    out.print(table)
+
+
 @audit_app.command("purge")
 def audit_purge(
     ctx: typer.Context,

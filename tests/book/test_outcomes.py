@@ -100,7 +100,8 @@ def test_flag_rows_from_outcomes():
             ("contact:E1:L1", "L1", "dispute", None, True, "E1"),
             ("contact:E1:L2", "L2", "dispute", None, True, "E1"),
             ("contact:E2", None, "cease", None, True, "E2"),
-            ("contact:E3", None, "opt_out", "sms:+15550001", False, "E3"),
+            # "Stop" said out loud closes the whole channel (INTERFACE.md), not only that number.
+            ("contact:E3", None, "opt_out", "sms", False, "E3"),
             ("contact:E4", None, "opt_out", "email", None, "E4"),
             ("contact:E5", None, "deceased", None, None, "E5"),
             ("contact:E6:L1", "L1", "tcpa_consent", None, True, "E6"),

@@ -73,13 +73,21 @@ DERIVED = ("loan_state", "instalment_state", "allocations", "bucket_transitions"
            "closed_days", "payments")
 
 
-def dump(db: str) -> dict[str, list[tuple]]:
-    """Every derived table, rows sorted, without wall-clock columns: two runs compare equal."""
+def dump(db: str, *, as_closed: bool = False) -> dict[str, list[tuple]]:
+    """Every derived table, rows sorted, without wall-clock columns: two runs compare equal.
+
+    ``as_closed``: each loan's state as of the last closed day. ``loan_state.as_of`` is the day the
+    close last changed the row (a quiet loan is left alone), so two books that reached the same
+    state by different paths (a backdated fact re-derived, or known from the start) may date the
+    same row differently."""
     engine = make_engine(db)
     out = {}
     with engine.connect() as conn:
+        last = conn.execute(text("SELECT MAX(day) FROM closed_days")).scalar()
         for table in DERIVED:
             rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()
+            if as_closed and table == "loan_state":
+                rows = [{**r, "as_of": last} for r in rows]
             out[table] = sorted(
                 tuple(sorted((k, str(v)) for k, v in r.items() if k not in VOLATILE)) for r in rows
             )

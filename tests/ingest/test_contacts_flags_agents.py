@@ -114,7 +114,7 @@ def test_opt_out_is_recorded_per_channel_and_address(book, db_url, cli, tmp_path
     path = write_csv(tmp_path / "contacts.csv", [
         contact("E1", channel="sms", direction="inbound", outcome="opt_out"),
         contact("E2", channel="email", direction="inbound", outcome="opt_out", address="maria@example.com"),
-        contact("E3", outcome="cease_request"),  # oral: closes that channel at that number
+        contact("E3", outcome="cease_request"),  # oral: closes that channel, every number (INTERFACE.md)
         contact("E4", channel="letter", direction="inbound", outcome="cease_request", written="true", address=""),
         contact("E5", channel="sms", outcome="undeliverable", address="+16175550124"),
         contact("E6", outcome="wrong_party", address="+16175550125"),
@@ -125,7 +125,7 @@ def test_opt_out_is_recorded_per_channel_and_address(book, db_url, cli, tmp_path
     assert got == {
         ("contact:E1", "opt_out", "sms:+16175550123", None),
         ("contact:E2", "opt_out", "email:maria@example.com", None),
-        ("contact:E3", "opt_out", "agent_call:+16175550123", None),
+        ("contact:E3", "opt_out", "agent_call", None),
         ("contact:E4:L004", "cease", None, "L004"),
         ("contact:E5", "undeliverable", "sms:+16175550124", None),
         ("contact:E6", "wrong_number", "+16175550125", None),

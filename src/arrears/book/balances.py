@@ -67,14 +67,33 @@ def accrued_interest(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
 
     Returns ``loan_id, current_n, accrued_gross`` for loans inside a period on ``day``.
     """
-    length = (pl.col("due_on") - pl.col("period_start")).dt.total_days()
-    elapsed = (pl.lit(day, pl.Date) - pl.col("period_start")).dt.total_days()
     return inst.filter((pl.col("period_start") < day) & (pl.col("due_on") > day)).select(
         "loan_id",
         pl.col("n").alias("current_n"),
-        ((2 * pl.col("interest") * elapsed + length) // (2 * length)
-         - pl.col("paid_interest") - pl.col("waived_interest")).clip(0).alias("accrued_gross"),
+        accrued_gross(pl.lit(day, pl.Date), pl.col("paid_interest") + pl.col("waived_interest")).alias("accrued_gross"),
     )
+
+
+def accrued_gross(day: pl.Expr, less: pl.Expr) -> pl.Expr:
+    """The current instalment's interest pro rata to ``day`` (an expression, so the close can value
+    one instalment on many days), half-up, less ``less`` (what was paid or waived on it)."""
+    length = (pl.col("due_on") - pl.col("period_start")).dt.total_days()
+    elapsed = (day - pl.col("period_start")).dt.total_days()
+    return ((2 * pl.col("interest") * elapsed + length) // (2 * length) - less).clip(0)
+
+
+# Interest stops at charge-off and after closure.
+NOT_ACCRUING_INTEREST = ("charged_off", "paid_off", "settled", "written_off", "pending")
+
+
+def interest_held() -> pl.Expr:
+    """Capped and frozen interest not yet taken off an instalment: it comes off what has accrued."""
+    return ((round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted"))
+            + (round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")))
+
+
+def accrued_net(gross: pl.Expr, held: pl.Expr) -> pl.Expr:
+    return pl.when(pl.col("status").is_in(NOT_ACCRUING_INTEREST)).then(0).otherwise((gross.fill_null(0) - held).clip(0))
 
 
 BALANCE_COLUMNS = (
@@ -101,16 +120,7 @@ def balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFr
         loans.join(per_loan, on="loan_id", how="left")
         .join(acc, on="loan_id", how="left")
         .with_columns(
-            # Interest stops at charge-off and after closure; capped interest not yet taken off an
-            # instalment is taken off what has accrued.
-            pl.when(pl.col("status").is_in(["charged_off", "paid_off", "settled", "written_off", "pending"]))
-            .then(0)
-            .otherwise(
-                (pl.col("accrued_gross").fill_null(0)
-                 - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted"))
-                 - (round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted"))).clip(0)
-            )
-            .alias("accrued_interest"),
+            accrued_net(pl.col("accrued_gross"), interest_held()).alias("accrued_interest"),
             penalty_outstanding().alias("penalty"),
             fees_outstanding().alias("fees"),
         )

@@ -31,8 +31,9 @@ its ``at``):
 - Flag ids: ``contact:<event_id>`` for a borrower-wide flag, ``contact:<event_id>:<loan_id>`` per
   loan. A ``flags`` row naming that id (or matching it, see ``ingest/flags.py``) lifts it.
 - Values: ``opt_out`` is ``<channel>:<address>`` (``<channel>`` alone when no address was given:
-  the whole channel is closed); an oral ``cease_request`` becomes that same ``opt_out`` (platform
-  policy: an oral "stop calling" closes that channel); ``undeliverable`` is ``<channel>:<address>``;
+  the whole channel is closed); an oral ``cease_request`` becomes an ``opt_out`` of the whole
+  channel it was said on, whatever the address (platform policy: an oral "stop calling" closes that
+  channel); ``undeliverable`` is ``<channel>:<address>``;
   ``wrong_number`` is the number itself (wrong on every channel); ``preferred_hours`` is
   ``HH:MM-HH:MM`` in the borrower's local time. ``written`` is kept on every fact (it matters for
   ``dispute`` and decides ``cease`` versus ``opt_out`` and ``call_consent`` versus ``tcpa_consent``).
@@ -208,7 +209,10 @@ def value_expr() -> pl.Expr:
     """The flag's value: which channel/address it closes, the number that is wrong, the hours."""
     flag = pl.col("flag")
     return (
-        pl.when(flag.is_in(["opt_out", "undeliverable"])).then(_channel_address())
+        # "Stop" said out loud closes the channel it was said on, whatever the address (INTERFACE.md:
+        # "oral: closes that channel"); an opt-out closes that channel at that address.
+        pl.when((flag == "opt_out") & (pl.col("outcome") == "cease_request")).then(pl.col("channel"))
+        .when(flag.is_in(["opt_out", "undeliverable"])).then(_channel_address())
         .when(flag == "wrong_number").then(pl.col("address"))
         .when(flag == "preferred_hours").then(pl.concat_str(pl.col("hours_from"), pl.lit("-"), pl.col("hours_to")))
         .otherwise(pl.lit(None, pl.String))

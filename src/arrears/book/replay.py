@@ -30,6 +30,57 @@ class History:
     movements: pl.DataFrame
 
 
+def _instalment_event_exprs(schemes: Mapping[str, tuple[int, ...]]) -> list[pl.Expr]:
+    """The event days an instalment makes (over instalments joined with ``grace_days`` and
+    ``charge_off_dpd``): its due dates (contractual and adjusted), the day after the adjusted one
+    plus every bucket edge, the first late day after grace, and charge-off."""
+    edges = sorted({e for s in schemes.values() for e in s} | {1})
+    due = pl.col("adjusted_due_on")
+    return [
+        pl.col("due_on"), due,
+        *[due + pl.duration(days=e) for e in edges],
+        due + pl.duration(days=1) * (pl.col("grace_days") + 1),
+        due + pl.duration(days=1) * pl.col("charge_off_dpd"),
+    ]
+
+
+# The event days a loan's terms make: disbursement and a cap change.
+_LOAN_EVENT_COLUMNS = ("disbursed_on", "cap_switch_on")
+
+
+def loan_event_days(
+    terms: pl.DataFrame, inst: pl.DataFrame, schemes: Mapping[str, tuple[int, ...]]
+) -> pl.DataFrame:
+    """Per loan (``loan_id``, ``day``), every event day its terms and instalments make."""
+    j = inst.join(terms.select("loan_id", "grace_days", "charge_off_dpd"), on="loan_id")
+    per_inst = j.select("loan_id", pl.concat_list(_instalment_event_exprs(schemes)).alias("day")).explode("day")
+    per_loan = terms.select("loan_id", pl.concat_list(_LOAN_EVENT_COLUMNS).alias("day")).explode("day")
+    return pl.concat([per_inst, per_loan.cast({"day": pl.Date})]).drop_nulls("day")
+
+
+def next_event_day(
+    terms: pl.DataFrame, inst: pl.DataFrame, schemes: Mapping[str, tuple[int, ...]], after: dt.date,
+    *, edges_of: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """Per loan of ``terms`` (``loan_id``, ``next``): its first event day after ``after`` (null: none).
+
+    ``edges_of``: only instalments matching it make days other than their due dates (an instalment
+    paid in full can no longer be late, so its grace, bucket and charge-off days change nothing)."""
+    later = lambda e: pl.when(e > pl.lit(after, pl.Date)).then(e)  # noqa: E731
+    exprs = _instalment_event_exprs(schemes)
+    dues, others = exprs[:2], exprs[2:]
+    j = inst.join(terms.select("loan_id", "grace_days", "charge_off_dpd"), on="loan_id")
+    keep = edges_of if edges_of is not None else pl.lit(True)
+    per_inst = j.select(
+        "loan_id",
+        pl.min_horizontal(*[later(e) for e in dues],
+                          *[pl.when(keep).then(later(e)) for e in others]).alias("next"),
+    ).group_by("loan_id").agg(pl.col("next").min())
+    per_loan = terms.select("loan_id", pl.min_horizontal(*[later(pl.col(c)) for c in _LOAN_EVENT_COLUMNS]).alias("own"))
+    return per_loan.join(per_inst, on="loan_id", how="left").select(
+        "loan_id", pl.min_horizontal("own", "next").alias("next"))
+
+
 def event_days(
     terms: pl.DataFrame,
     inst: pl.DataFrame,
@@ -40,19 +91,9 @@ def event_days(
     extra: tuple[dt.date, ...] = (),
 ) -> list[dt.date]:
     """Every day in (after, until] on which something can change for these loans, and ``until``."""
-    edges = sorted({e for s in schemes.values() for e in s} | {1})
-    j = inst.join(terms.select("loan_id", "grace_days", "charge_off_dpd"), on="loan_id")
     days: set[dt.date] = set(extra) | {until}
     days |= set(terms["disbursed_on"].to_list())
-    days |= set(terms["cap_switch_on"].drop_nulls().to_list())
-    days |= set(j["due_on"].to_list()) | set(j["adjusted_due_on"].to_list())
-    offsets = j.select(
-        *[(pl.col("adjusted_due_on") + pl.duration(days=e)).alias(f"e{e}") for e in edges],
-        (pl.col("adjusted_due_on") + pl.duration(days=1) * (pl.col("grace_days") + 1)).alias("grace"),
-        (pl.col("adjusted_due_on") + pl.duration(days=1) * pl.col("charge_off_dpd")).alias("co"),
-    )
-    for c in offsets.columns:
-        days |= set(offsets[c].to_list())
+    days |= set(loan_event_days(terms, inst, schemes)["day"].unique().to_list())
     days |= set(payments["paid_on"].to_list())
     return sorted(d for d in days if d is not None and after < d <= until)
 

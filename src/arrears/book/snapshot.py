@@ -32,19 +32,24 @@ SNAPSHOT = pl.Schema(
     }
 )
 
-_OPEN = ("current", "delinquent", "charged_off", "in_plan", "restructured")
+OPEN = ("current", "delinquent", "charged_off", "in_plan", "restructured")
 
 
 def portfolio_snapshot(
-    loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, movements: pl.DataFrame, day: dt.date
+    loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, movements: pl.DataFrame, day: dt.date,
+    quiet: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
+    """The snapshot of ``day`` for the loans in ``loans`` and, when given, the quiet loans the close
+    did not step because nothing of theirs could change (``book.quiet``): ``quiet`` holds their
+    stocks per currency and bucket (``quiet.QUIET_TOTALS``' columns but ``day``); their movements
+    are nothing."""
     bal = balances(loans, inst, day).select("loan_id", "principal_outstanding", "total_outstanding")
     per_loan = (
         loans.select("loan_id", "status", "bucket")
         .join(terms.select("loan_id", "currency"), on="loan_id")
         .join(bal, on="loan_id", how="left")
         .join(movements.drop("day"), on="loan_id", how="left")
-        .with_columns(pl.col("status").is_in(_OPEN).alias("open"))
+        .with_columns(pl.col("status").is_in(OPEN).alias("open"))
     )
     # Flows in micro-units are summed first and rounded once, as the accruals themselves are.
     micro = lambda c: ((pl.col(c).fill_null(0).sum() + MICRO // 2) // MICRO)  # noqa: E731
@@ -58,7 +63,19 @@ def portfolio_snapshot(
         micro("capped_micro").alias("capped"),
         pl.col("written_off").fill_null(0).sum().alias("written_off"),
         pl.col("charged_off").fill_null(False).sum().cast(pl.Int64).alias("charged_off"),
-    )
+    ).cast({"loans": pl.Int64, "principal_outstanding": pl.Int64, "total_outstanding": pl.Int64})
+    if quiet is not None and not quiet.is_empty():
+        stocks = ("loans", "principal_outstanding", "total_outstanding")
+        q = quiet.filter(pl.col("members") > 0).select("currency", "bucket", *[pl.col(c).alias(f"q_{c}") for c in stocks])
+        out = (
+            out.join(q, on=["currency", "bucket"], how="full", coalesce=True)
+            .with_columns(
+                *[(pl.col(c).fill_null(0) + pl.col(f"q_{c}").fill_null(0)).alias(c) for c in stocks],
+                *[pl.col(c).fill_null(0) for c in ("collected", "penalty_accrued", "fees_charged", "capped",
+                                                   "written_off", "charged_off")],
+            )
+            .drop([f"q_{c}" for c in stocks])
+        )
     return (
         out.with_columns(pl.lit(day, pl.Date).alias("day"))
         .select(SNAPSHOT.names())

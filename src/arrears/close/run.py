@@ -20,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine
 
 from arrears.book import adjustments as adj_rules
 from arrears.book import payments as pay
+from arrears.book import quiet as quiet_rules
 from arrears.book.promises import PROMISES, decide
+from arrears.book.quiet import QUIET_TOTALS, quiet_totals
 from arrears.book.replay import replay
 from arrears.book.snapshot import portfolio_snapshot
 from arrears.book.state import initial_state
@@ -34,8 +36,10 @@ from arrears.close.lock import exclusive
 from arrears.problems import BadInput, Problem
 from arrears.store import book_io as io
 from arrears.store import tables as t
-from arrears.store.bulk import insert_frame
+from arrears.store.bulk import ArrowReader, insert_frame, upsert_frame
 from arrears.store.db import require_current
+
+_SQLITE_CACHE_KIB = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,90 +90,157 @@ def close_days(
 
 
 def close_one(conn: Connection, day: dt.date) -> DayReport:
+    """Close ``day``: step the touched loans, leave the quiet ones, record the day. One transaction
+    (the caller's): nothing of it is visible until it commits."""
     started = time.perf_counter()
     yesterday = day - dt.timedelta(days=1)
+    if conn.dialect.name == "sqlite":
+        # The day rewrites rows scattered over the state tables: a page cache large enough to hold
+        # them (SQLite's default is 2 MB) saves reading and journalling pages again and again.
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
     products = io.load_products(conn)
     schemes = io.schemes(products)
-    terms = io.load_terms(conn, products).filter(
-        (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day))
-    )
-    book = io.load_book(conn)
-    facts = io.load_payments(conn)
-    decisions = io.load_adjustments(conn)
-    stale = book.loans.filter(pl.col("as_of") != yesterday)
-    if not stale.is_empty():
-        raise RuntimeError(f"stored state is not at {yesterday} for {stale.height} loans")
-    known = book.loans["loan_id"]
-    new = terms.filter(~pl.col("loan_id").is_in(known.implode()))
-    # Facts for days already closed re-derive their loans: payments and decisions dated before
-    # today, any reversal (it takes its payment out as of the payment's own value date), and any
-    # correction (the loan's terms themselves changed).
-    late_payments = facts.filter(
-        pl.col("applied_by_close").is_null() & ((pl.col("paid_on") < day) | pl.col("reverses").is_not_null())
-    )["loan_id"]
-    late_decisions = decisions.filter(
-        pl.col("applied_by_close").is_null() & ((pl.col("effective_on") < day) | (pl.col("type") == "correction"))
-    )["loan_id"]
-    # (A loan disbursed or taken on today has no past here to re-derive: it starts fresh below.)
-    started_before = terms.filter(
-        (pl.col("disbursed_on") < day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") < day))
-    )["loan_id"]
-    redo_ids = pl.concat([new["loan_id"], late_payments, late_decisions]).unique()
-    redo_ids = redo_ids.filter(redo_ids.is_in(started_before.implode())).sort().to_list()
+    # Every read is set-based, on its own connection, before the day writes anything (ArrowReader).
+    with ArrowReader(conn) as rd:
+        facts = io.read_unapplied_payments(rd)
+        decisions = io.read_open_adjustments(rd)
+        open_facts = facts.filter(pl.col("applied_by_close").is_null())
+        open_decisions = decisions.filter(pl.col("applied_by_close").is_null())
+        # Facts for days already closed re-derive their loans: payments and decisions dated before
+        # today, any reversal (it takes its payment out as of the payment's own value date), and any
+        # correction (the loan's terms themselves changed).
+        late_payments = open_facts.filter((pl.col("paid_on") < day) | pl.col("reverses").is_not_null())["loan_id"]
+        late_decisions = open_decisions.filter(
+            (pl.col("effective_on") < day) | (pl.col("type") == "correction"))["loan_id"]
+        applied_payments = open_facts.filter((pl.col("paid_on") <= day) | pl.col("reverses").is_not_null())
+        applied_decisions = open_decisions.filter(
+            (pl.col("effective_on") <= day) | (pl.col("type") == "correction"))
+        new = io.read_new_loans(rd, day, products)
+        # Touched: what the watch says must be stepped, every loan with a fact of today (or a late
+        # one), and the loans starting. The rest are quiet: their stored state is their state today.
+        touched = pl.concat([
+            io.read_due_ids(rd, day), applied_payments["loan_id"], applied_decisions["loan_id"], new["loan_id"],
+        ]).unique()
+        keys = rd.keys("_close_touched", touched)
+        terms = io.read_terms(rd, keys, products).filter(
+            (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day)))
+        # Instalments settled before today are left where they are, except for loans with an
+        # adjustment today (a restructure numbers its instalments after all the old ones).
+        whole = applied_decisions["loan_id"].unique()
+        stored = io.read_book(rd, rd.keys("_close_part", touched.filter(~touched.is_in(whole.implode()))), open_on=day)
+        if not whole.is_empty():
+            w = io.read_book(rd, rd.keys("_close_whole", whole))
+            stored = Book(pl.concat([stored.loans, w.loans]), pl.concat([stored.inst, w.inst]))
+        old_watch = io.read_watch(rd, keys)
+        quiet_ahead = io.read_quiet_stocks(rd, day)
+        ahead = stored.loans.filter(pl.col("as_of") >= day)
+        if not ahead.is_empty():
+            raise RuntimeError(f"stored state is already past {yesterday} for {ahead.height} loans")
+        # A touched loan was quiet since its stored date, so that state is its state at yesterday.
+        book = Book(stored.loans.with_columns(pl.lit(yesterday, pl.Date).alias("as_of")), stored.inst)
+        # (A loan disbursed or taken on today has no past here to re-derive: it starts fresh below.)
+        started_before = terms.filter(
+            (pl.col("disbursed_on") < day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") < day))
+        )["loan_id"]
+        redo_ids = pl.concat([new["loan_id"], late_payments, late_decisions]).unique()
+        redo_ids = redo_ids.filter(redo_ids.is_in(started_before.implode())).sort()
+        fresh = new.filter((pl.col("disbursed_on") == day) & pl.col("takeon_date").is_null())
+        taken_on = new.filter(pl.col("takeon_date") == day)
+        if not redo_ids.is_empty():
+            # A re-derived loan is replayed from all its facts, not only the open ones.
+            redo_keys = rd.keys("_close_redo", redo_ids)
+            facts = pl.concat([facts, io.read_payments(rd, redo_keys)]).unique("payment_id", keep="first")
+            decisions = pl.concat([decisions, io.read_adjustments(rd, redo_keys)]).unique(
+                "adjustment_id", keep="first")
+        starting = pl.concat([redo_ids, fresh["loan_id"], taken_on["loan_id"]]).unique()
+        schedule = io.read_schedule(rd, rd.keys("_close_start", starting)) if not starting.is_empty() else None
     effective = pay.effective(facts)
     adjustments = decisions.select(adj_rules.ADJUSTMENTS.names())
-    if redo_ids:
-        sub = terms.filter(pl.col("loan_id").is_in(redo_ids))
-        hist = replay(sub, io.load_schedule(conn, redo_ids), effective.filter(pl.col("loan_id").is_in(redo_ids)),
-                      yesterday, schemes, adjustments.filter(pl.col("loan_id").is_in(redo_ids)))
-        io.replace_history(conn, redo_ids, hist.allocations, hist.transitions, hist.movements)
+    pauses = adj_rules.pauses(adjustments)
+    redo = redo_ids.to_list()
+    if redo:
+        sub = terms.filter(pl.col("loan_id").is_in(redo_ids.implode()))
+        hist = replay(sub, schedule.filter(pl.col("loan_id").is_in(redo_ids.implode())),
+                      effective.filter(pl.col("loan_id").is_in(redo_ids.implode())),
+                      yesterday, schemes, adjustments.filter(pl.col("loan_id").is_in(redo_ids.implode())))
+        io.replace_history(conn, redo, hist.allocations, hist.transitions, hist.movements)
         book = Book(
-            pl.concat([book.loans.filter(~pl.col("loan_id").is_in(redo_ids)), hist.book.loans]),
-            pl.concat([book.inst.filter(~pl.col("loan_id").is_in(redo_ids)), hist.book.inst]),
+            pl.concat([book.loans.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.loans]),
+            pl.concat([book.inst.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.inst]),
         )
-    fresh = new.filter((pl.col("disbursed_on") == day) & pl.col("takeon_date").is_null())
     if not fresh.is_empty():
-        fl, fi = initial_state(fresh, io.load_schedule(conn, fresh["loan_id"].to_list()))
+        fl, fi = initial_state(fresh, schedule.join(fresh.select("loan_id"), on="loan_id"))
         book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
     result = step(book, terms, effective.filter(pl.col("paid_on") == day), day, schemes,
-                  adjustments.filter(pl.col("effective_on") == day), adj_rules.pauses(adjustments))
+                  adjustments.filter(pl.col("effective_on") == day), pauses)
     out = result.book
-    taken_on = new.filter(pl.col("takeon_date") == day)
     if not taken_on.is_empty():
         # Taken over today: the other system's balances are the state at the end of today.
-        tl, ti = takeon_state(taken_on, io.load_schedule(conn, taken_on["loan_id"].to_list()), schemes)
+        tl, ti = takeon_state(taken_on, schedule.join(taken_on.select("loan_id"), on="loan_id"), schemes)
         out = Book(pl.concat([out.loans, tl]), pl.concat([out.inst, ti]))
+    watch = quiet_rules.watch(out, terms, day, schemes, pauses)
+    # The quiet loans' part of the snapshots: today's as counted ahead, less the loans a fact touched
+    # before their quiet span ended; those spans are taken back from the coming days, and the new
+    # spans of today's loans added to them.
+    horizon = day + dt.timedelta(days=quiet_rules.HORIZON + 1)
+    taken_back = quiet_totals(old_watch, day, horizon)
+    added = quiet_totals(watch, day + dt.timedelta(days=1), horizon)
+    quiet_today = _plus(quiet_ahead.filter(pl.col("day") == day), taken_back.filter(pl.col("day") == day), -1)
     _fault("before-write", day)
-    io.save_book(conn, out)
+    _save(conn, stored, out, old_watch, watch)
+    io.save_quiet_stocks(conn, day, _plus(_plus(quiet_ahead.filter(pl.col("day") > day), added, 1),
+                                          taken_back.filter(pl.col("day") > day), -1))
     io.append_history(conn, result.allocations, result.transitions, result.movements)
     # Promises: kept or broken from the payments that count; re-decided when their loan was re-derived.
-    promises = io.load_promises(conn)
+    promises = io.load_promises(conn, open_or=redo)
     if not promises.is_empty():
-        todo = promises.filter((pl.col("status") == "open") | pl.col("loan_id").is_in(redo_ids))
-        decided = decide(todo.select(PROMISES.names()), effective, day)
+        todo = promises.filter((pl.col("status") == "open") | pl.col("loan_id").is_in(redo))
+        counted = effective
+        missing = todo.join(facts.select("loan_id").unique(), on="loan_id", how="anti")["loan_id"].unique().to_list()
+        if missing:
+            counted = pl.concat([effective, pay.effective(io.load_payments(conn, missing))])
+        decided = decide(todo.select(PROMISES.names()), counted, day)
         changed = decided.join(todo.select("promise_id", "status", "decided_on", "paid_toward"),
                                on="promise_id", suffix="_was").filter(
             (pl.col("status") != pl.col("status_was")) | ~pl.col("decided_on").eq_missing(pl.col("decided_on_was"))
             | (pl.col("paid_toward") != pl.col("paid_toward_was")))
         io.save_promise_outcomes(conn, changed)
-    # Portfolio-wide figures come after the step, from its outputs (the step itself has none).
-    insert_frame(conn, t.portfolio_snapshots, portfolio_snapshot(out.loans, out.inst, terms, result.movements, day))
+    # Portfolio-wide figures come after the step, from its outputs (the step itself has none), and
+    # the quiet loans' part counted ahead in quiet_stocks.
+    insert_frame(conn, t.portfolio_snapshots, portfolio_snapshot(
+        out.loans, out.inst, terms, result.movements, day, quiet=quiet_today))
     _fault("before-commit", day)
-    conn.execute(
-        update(t.payments)
-        .where(t.payments.c.applied_by_close.is_(None),
-               (t.payments.c.paid_on <= day) | t.payments.c.reverses.is_not(None))
-        .values(applied_by_close=day)
-    )
-    conn.execute(
-        update(t.adjustments)
-        .where(t.adjustments.c.applied_by_close.is_(None),
-               (t.adjustments.c.effective_on <= day) | (t.adjustments.c.type == "correction"))
-        .values(applied_by_close=day)
-    )
+    io.mark_applied(conn, t.payments, "payment_id", applied_payments["payment_id"].to_list(), day)
+    io.mark_applied(conn, t.adjustments, "adjustment_id", applied_decisions["adjustment_id"].to_list(), day)
     seconds = time.perf_counter() - started
     conn.execute(t.closed_days.insert(), [{
         "day": day, "closed_at": dt.datetime.now(dt.timezone.utc), "loans_stepped": out.loans.height,
-        "loans_rederived": len(redo_ids), "seconds": f"{seconds:.3f}",
+        "loans_rederived": len(redo), "seconds": f"{seconds:.3f}",
     }])
-    return DayReport(day, out.loans.height, len(redo_ids), seconds)
+    return DayReport(day, out.loans.height, len(redo), seconds)
+
+
+def _plus(a: pl.DataFrame, b: pl.DataFrame, sign: int) -> pl.DataFrame:
+    """Quiet totals ``a`` plus (or minus) ``b``, per day, currency and bucket."""
+    keys, values = ["day", "currency", "bucket"], ["members", "loans", "principal_outstanding", "total_outstanding"]
+    both = pl.concat([a.select(QUIET_TOTALS.names()),
+                      b.select(*keys, *[pl.col(c) * sign for c in values]).cast(dict(QUIET_TOTALS))])
+    return both.group_by(keys).agg(pl.col(values).sum()).select(QUIET_TOTALS.names()).cast(dict(QUIET_TOTALS))
+
+
+def _changed_rows(new: pl.DataFrame, old: pl.DataFrame, ignore: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The rows of ``new`` that ``old`` does not hold exactly (``ignore`` aside)."""
+    cols = [c for c in new.columns if c not in ignore]
+    return new.join(old.select(cols), on=cols, how="anti", nulls_equal=True)
+
+
+def _save(conn: Connection, stored: Book, out: Book, old_watch: pl.DataFrame, watch: pl.DataFrame) -> None:
+    """Write only what changed, row by row: a stepped loan whose state moved only in date keeps its
+    row (dated the day it last changed), and so do its unchanged instalments and its watch row."""
+    # In key order: each page of the table is visited once.
+    upsert_frame(conn, t.loan_state, _changed_rows(out.loans, stored.loans, ignore=("as_of",)).sort("loan_id"))
+    upsert_frame(conn, t.instalment_state, _changed_rows(out.inst, stored.inst).sort("loan_id", "n"))
+    # Instalments can also go: a rebuilt schedule may be shorter than the one it replaces.
+    gone = stored.inst.select("loan_id", "n").join(out.inst.select("loan_id", "n"), on=["loan_id", "n"], how="anti")
+    io.delete_instalments(conn, gone)
+    upsert_frame(conn, t.loan_watch, _changed_rows(watch, old_watch).sort("loan_id"))

@@ -151,11 +151,15 @@ def write_decisions(frame: pl.DataFrame, actions: pl.DataFrame, decisions: pl.Da
         "decision", "rules", "explanation",
         _with_offset("allowed_start").alias("allowed_start"), _with_offset("allowed_end").alias("allowed_end"),
     )
-    result = pl.concat([frame.drop(ROW), d], how="horizontal")
+    write_frame(pl.concat([frame.drop(ROW), d], how="horizontal"), out)
+
+
+def write_frame(frame: pl.DataFrame, out: Path) -> None:
+    """CSV or Parquet by extension, written beside and renamed: a reader never sees half a file."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     if out.suffix.lower() == ".parquet":
-        result.write_parquet(tmp)
+        frame.write_parquet(tmp)
     else:
-        result.write_csv(tmp)
-    tmp.replace(out)  # never a half-written output file
+        frame.write_csv(tmp)
+    tmp.replace(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from arrears.book import outcomes as oc
 from arrears.ingest import checks as ck
@@ -171,6 +171,7 @@ def apply(
     )
     problems += more
     flags = oc.flag_rows(new.with_columns(pl.col("loans").alias("loan_ids")))
+    flags = pl.concat([flags, _notice_flags(conn, new)])
     problems += _flag_id_problems(conn, new, flags)
     if problems:
         return 0, problems
@@ -184,6 +185,32 @@ def apply(
     insert_frame(conn, t.arrangements, oc.arrangement_rows(made).with_columns(stamp))
     return added, []
 
+
+
+# A notice that never arrived was not given.
+_NOT_DELIVERED = ("undeliverable", "not_connected", "busy", "wrong_party")
+
+
+def _notice_flags(conn: Connection, new: pl.DataFrame) -> pl.DataFrame:
+    """A statutory notice the plan asked for (``plan_actions.sets_flag``) and this contact carried out
+    sets its flag (``gb_nosia_sent``, ...) from the contact's local day, so the rules that count
+    from the notice (GB-DEFAULT's 14 days, CN-CR-NOTICE) know it was given."""
+    done = new.filter(pl.col("action_id").is_not_null() & ~pl.col("outcome").is_in(_NOT_DELIVERED))
+    if done.is_empty():
+        return pl.DataFrame(schema=oc.FLAG_ROWS)
+    pa = t.plan_actions
+    rows = conn.execute(select(pa.c.action_id, pa.c.sets_flag).where(
+        pa.c.action_id.in_(done["action_id"].unique().to_list()), pa.c.sets_flag.is_not(None),
+        pa.c.status == "planned").distinct()).all()
+    if not rows:
+        return pl.DataFrame(schema=oc.FLAG_ROWS)
+    notices = pl.DataFrame(rows, orient="row", schema={"action_id": pl.String, "flag": pl.String})
+    return done.join(notices, on="action_id").select(
+        pl.concat_str(pl.lit("contact:"), pl.col("event_id"), pl.lit(":"), pl.col("flag")).alias("flag_id"),
+        "borrower_id", pl.lit(None, pl.String).alias("loan_id"), "flag", pl.lit(None, pl.String).alias("value"),
+        pl.col("local_date").alias("start_on"), pl.lit("contact").alias("source"), pl.lit(True).alias("written"),
+        "event_id",
+    ).cast(dict(oc.FLAG_ROWS))
 
 
 def _party_problems(conn: Connection, frame: pl.DataFrame) -> list[Problem]:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 import polars as pl
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Column, Connection, MetaData, Table, select
 
 _CHUNK = 5_000
 _COPY_SLICE = 100_000
@@ -54,7 +54,35 @@ def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     return frame.height
 
 
-def _executemany(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+def upsert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert ``frame``'s rows, replacing those with the same primary key.
+
+    SQLite: ``INSERT OR REPLACE`` in one executemany. PostgreSQL: COPY into a temporary table, then
+    one ``INSERT ... ON CONFLICT DO UPDATE`` from it (the rows of the day never exist twice)."""
+    if frame.is_empty():
+        return 0
+    cols = [c for c in frame.columns if c in table.c]
+    frame = frame.select(cols)
+    quote = conn.dialect.identifier_preparer
+    keys = [c.name for c in table.primary_key.columns]
+    updates = ", ".join(f"{quote.quote(c)} = excluded.{quote.quote(c)}" for c in cols if c not in keys)
+    conflict = f"ON CONFLICT ({', '.join(quote.quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    if conn.dialect.name != "postgresql":
+        # An update in place on conflict: cheaper than INSERT OR REPLACE's delete and insert.
+        _executemany(conn, table, frame, suffix=conflict)
+        return frame.height
+    name = quote.format_table(table)
+    temp = Table(f"_up_{table.name}", MetaData(), *[Column(c.name, c.type) for c in table.columns if c.name in cols])
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{temp.name}"')
+    conn.exec_driver_sql(f'CREATE TEMPORARY TABLE "{temp.name}" (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DROP')
+    insert_frame(conn, temp, frame)
+    listed = ", ".join(quote.quote(c) for c in cols)
+    conn.exec_driver_sql(f'INSERT INTO {name} ({listed}) SELECT {listed} FROM "{temp.name}" {conflict}')
+    conn.exec_driver_sql(f'DROP TABLE "{temp.name}"')
+    return frame.height
+
+
+def _executemany(conn: Connection, table: Table, frame: pl.DataFrame, suffix: str = "") -> None:
     """One DBAPI ``executemany`` of plain tuples, on the command's connection (so in its transaction).
 
     ``conn.execute(table.insert(), frame.to_dicts())`` builds a dict per row and lets SQLAlchemy
@@ -89,7 +117,7 @@ def _executemany(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     quote = dialect.identifier_preparer
     sql = (
         f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in frame.columns)}) "
-        f"VALUES ({', '.join([marker] * len(frame.columns))})"
+        f"VALUES ({', '.join([marker] * len(frame.columns))}) {suffix}"
     )
     conn.exec_driver_sql(sql, list(zip(*columns)))
 
@@ -131,25 +159,141 @@ def _read(conn: Connection, query, overrides: dict) -> pl.DataFrame:
 
 
 def _schema_of(table: Table) -> dict:
+    return {c.name: _schema_of_column(c) for c in table.columns}
+
+
+def _schema_of_column(c) -> pl.DataType:
     from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer
 
-    out = {}
-    for c in table.columns:
-        t = c.type
-        if isinstance(t, BigInteger):
-            out[c.name] = pl.Int64
-        elif isinstance(t, Integer):
-            out[c.name] = pl.Int64
-        elif isinstance(t, Boolean):
-            out[c.name] = pl.Boolean
-        elif isinstance(t, DateTime):
-            out[c.name] = pl.Datetime("us", "UTC")
-        elif isinstance(t, Date):
-            out[c.name] = pl.Date
-        else:
-            out[c.name] = pl.String
-    return out
+    t = c.type
+    if isinstance(t, (BigInteger, Integer)):
+        return pl.Int64
+    if isinstance(t, Boolean):
+        return pl.Boolean
+    if isinstance(t, DateTime):
+        return pl.Datetime("us", "UTC")
+    if isinstance(t, Date):
+        return pl.Date
+    return pl.String
 
 
 def column_names(table: Table) -> Sequence[str]:
     return [c.name for c in table.columns]
+
+
+# --- columnar reads (the close) -----------------------------------------------------------------
+
+
+class ArrowReader:
+    """Set-based reads into Polars over Arrow, through ADBC on a connection of its own.
+
+    The close reads the loans it steps (a few hundred thousand rows of state and instalments) this
+    way instead of building a SQLAlchemy Row per stored row. Its own connection sees what is
+    committed; that is the book as of the last closed day, because only the close writes the state
+    and the close holds the lock (``close.lock``). It must be closed before the writing transaction
+    commits (on SQLite an open read would hold off the commit): use it as a context manager.
+
+    ADBC's SQLite driver infers a column's type from its first values, so a text or date column
+    that starts with NULLs and holds text later fails; such columns are read as ``COALESCE(c, '')``
+    and '' is read back as null (no stored date, id or label is ever empty). Dates come back as
+    text there and are parsed. Without ADBC (an in-memory SQLite book), the same SQL runs on the
+    command's own connection.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self._adbc = None
+        url = conn.engine.url
+        if self.dialect == "sqlite" and url.database and url.database != ":memory:":
+            import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+            self._adbc = adbc_sqlite.connect(url.database)
+        elif self.dialect == "postgresql":
+            import adbc_driver_postgresql.dbapi as adbc_pg
+
+            self._adbc = adbc_pg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+            with self._adbc.cursor() as cur:
+                # Short reads joined on keys: JIT compilation costs more than it saves here, and the
+                # state the close reads is in memory (index lookups are cheap, not random disk reads).
+                cur.execute("SET jit = off")
+                cur.execute("SET random_page_cost = 1.1")
+
+    def __enter__(self) -> ArrowReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
+
+    def keys(self, name: str, values: pl.Series | Sequence[str], column: str = "loan_id") -> str:
+        """A temporary table ``name`` of distinct keys, to join reads against; returns its name."""
+        # Sorted, so that joins against it visit the stored rows in key order.
+        frame = pl.DataFrame({column: pl.Series(values, dtype=pl.String)}).unique().sort(column)
+        if self._adbc is not None:
+            with self._adbc.cursor() as cur:
+                cur.adbc_ingest(name, frame.to_arrow(), mode="replace", temporary=True)
+                # Its size, so that joins against it use the state tables' keys, not a scan of them.
+                cur.execute(f'ANALYZE "{name}"')
+                if self.dialect == "sqlite":
+                    cur.fetchall()
+            return name
+        self.conn.exec_driver_sql(f'DROP TABLE IF EXISTS temp."{name}"' if self.dialect == "sqlite"
+                                  else f'DROP TABLE IF EXISTS "{name}"')
+        self.conn.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" ("{column}" TEXT PRIMARY KEY)')
+        if frame.height:
+            self.conn.exec_driver_sql(f'INSERT INTO "{name}" VALUES (?)' if self.dialect == "sqlite"
+                                      else f'INSERT INTO "{name}" VALUES (%s)', [(v,) for v in frame[column]])
+        return name
+
+    def columns(self, table: Table, alias: str, names: Sequence[str] | None = None) -> str:
+        """A select list for ``table``'s columns (all, or ``names``) that reads back exactly (above)."""
+        out = []
+        for c in table.columns:
+            if names is not None and c.name not in names:
+                continue
+            ref = f'{alias}."{c.name}"'
+            if self.dialect == "sqlite" and self._adbc is not None and c.nullable and _schema_of_column(c) in (
+                    pl.String, pl.Date):
+                out.append(f"COALESCE({ref}, '') AS \"{c.name}\"")
+            else:
+                out.append(f'{ref} AS "{c.name}"')
+        return ", ".join(out)
+
+    def frame(self, sql: str, schema: dict) -> pl.DataFrame:
+        """Run ``sql`` (literal values only: dates as 'YYYY-MM-DD') and type the result as ``schema``."""
+        if self._adbc is not None:
+            with self._adbc.cursor() as cur:
+                cur.execute(sql)
+                raw = pl.from_arrow(cur.fetch_arrow_table())
+        else:
+            rows = self.conn.exec_driver_sql(sql).all()
+            raw = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row", infer_schema_length=None)
+        return _typed(raw, schema)
+
+
+def _typed(raw: pl.DataFrame, schema: dict) -> pl.DataFrame:
+    out = []
+    for name, dtype in schema.items():
+        s = raw.get_column(name)
+        if s.dtype == dtype:
+            out.append(s)
+        elif dtype == pl.Date and s.dtype == pl.String:
+            out.append(s.replace("", None).str.slice(0, 10).str.to_date("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime) and s.dtype == pl.String:
+            # SQLite keeps instants as UTC text, "2026-06-15 06:00:00.000000".
+            out.append(s.replace("", None).str.slice(0, 26).str.to_datetime(
+                "%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC"))
+        elif dtype == pl.String and s.dtype == pl.String:
+            out.append(s)
+        elif dtype == pl.String:
+            out.append(s.cast(pl.String))
+        else:
+            out.append(s.cast(dtype))
+    frame = pl.DataFrame(out)
+    # Text read as COALESCE(c, '') comes back null.
+    return frame.with_columns(pl.col(pl.String).replace("", None)) if frame.width else frame

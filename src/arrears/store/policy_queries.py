@@ -16,19 +16,28 @@ from arrears.book.balances import balances
 from arrears.policy.check.world import BORROWERS, CONTACTS, FLAGS, LOANS, World
 from arrears.store import tables as t
 from arrears.store.book_io import load_adjustments, load_book
-from arrears.store.bulk import read_table, read_where
+from arrears.store.bulk import ArrowReader, _schema_of, read_table, read_where
 
-# Reading a whole table and filtering in Polars beats a long IN list once many borrowers are asked for.
+# Past this many borrowers a long IN list loses: to a temporary table of ids to join against (the
+# columnar reader), or else to reading the whole table and filtering in Polars.
 _WHOLE_TABLE_AT = 20_000
+_COLUMNAR_AT = 1_000
 
 # Pause reasons that are also facts the rules know by name.
 _PAUSE_FLAGS = ("bankruptcy", "deceased", "breathing_space")
 
 
-def _rows(conn: Connection, table, key: str, ids: Sequence[str]) -> pl.DataFrame:
+def _rows(conn: Connection, table, key: str, ids: Sequence[str], columnar: bool = False) -> pl.DataFrame:
+    if columnar and len(ids) >= _COLUMNAR_AT:
+        # Many borrowers (a day's plan): join against a temporary table of their ids, read columnar,
+        # rather than a long IN list. The columnar reader has its own connection and sees only what
+        # is committed: only a caller that has written nothing yet in its transaction may ask for it.
+        with ArrowReader(conn) as r:
+            keys = r.keys("_world_keys", list(ids), column=key)
+            return r.frame(f'SELECT {r.columns(table, "x")} FROM "{table.name}" x JOIN "{keys}" k ON x."{key}" = k."{key}"',
+                           _schema_of(table))
     if len(ids) >= _WHOLE_TABLE_AT:
-        frame = read_table(conn, table)
-        return frame.filter(pl.col(key).is_in(list(ids)))
+        return read_table(conn, table).filter(pl.col(key).is_in(list(ids)))
     return read_table(conn, table, key=key, keys=list(ids))
 
 
@@ -36,7 +45,8 @@ def _zones(column: str = "zones") -> pl.Expr:
     return pl.col(column).fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != ""))
 
 
-def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date) -> World:
+def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
+               receivable: pl.DataFrame | None = None, *, columnar: bool = False) -> World:
     """The facts about ``borrower_ids`` that the rules read, as of business date ``day``.
 
     Contact details are the version in force on ``day``; the contact history is every stored
@@ -44,23 +54,24 @@ def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date) -> W
     state's, valued on ``day``.
     """
     ids = sorted(set(borrower_ids))
-    identity = _rows(conn, t.borrowers, "borrower_id", ids)
+    identity = _rows(conn, t.borrowers, "borrower_id", ids, columnar)
     versions = (
-        _rows(conn, t.borrower_contacts, "borrower_id", ids)
+        _rows(conn, t.borrower_contacts, "borrower_id", ids, columnar)
         .filter(pl.col("valid_from") <= day)
         .sort("borrower_id", "valid_from")
         .group_by("borrower_id", maintain_order=True).last()
     )
     borrowers = identity.join(versions, on="borrower_id", how="left").with_columns(_zones().alias("zones"))
-    references = _rows(conn, t.references, "borrower_id", ids).with_columns(_zones().alias("zones"))
-    contacts = _rows(conn, t.contacts, "borrower_id", ids).with_columns(
+    references = _rows(conn, t.references, "borrower_id", ids, columnar).with_columns(_zones().alias("zones"))
+    contacts = _rows(conn, t.contacts, "borrower_id", ids, columnar).with_columns(
         pl.col("loan_ids").fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != "")),
     )
-    flags = _rows(conn, t.flags, "borrower_id", ids)
-    loans = _rows(conn, t.loans, "borrower_id", ids).select("loan_id", "borrower_id", "currency", "time_barred_on")
+    flags = _rows(conn, t.flags, "borrower_id", ids, columnar)
+    loans = _rows(conn, t.loans, "borrower_id", ids, columnar).select("loan_id", "borrower_id", "currency", "time_barred_on")
     loan_ids = loans["loan_id"].to_list()
     holds = _holds(conn, loans, loan_ids)
-    receivable = _receivable(conn, loan_ids, day)
+    if receivable is None:
+        receivable = _receivable(conn, loan_ids, day)
     world = World(
         borrowers=borrowers.select([c for c in BORROWERS.names() if c in borrowers.columns]),
         references=references,

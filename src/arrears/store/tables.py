@@ -444,3 +444,104 @@ portfolio_snapshots = Table(
         "loans", "principal_outstanding", "total_outstanding", "collected", "penalty_accrued",
         "fees_charged", "capped", "written_off", "charged_off")],
 )
+
+
+# --- The daily plan (arrears plan; migration 0009) ---------------------------------------------
+
+# One row per plan run: re-planning a day adds a run and cancels the earlier run's actions.
+plan_runs = Table(
+    "plan_runs",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("run", Integer, primary_key=True),
+    Column("strategy", Text, nullable=False),  # what --strategy named
+    Column("planned", Integer, nullable=False),
+    Column("deferred", Integer, nullable=False),
+    Column("held", Integer, nullable=False),  # proposed, then blocked by the compliance engine
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every proposal of a run: ``planned`` (passed the engine, written to the actions file), ``deferred``
+# (allowed, but no agent had capacity: it waits for the next day, first in line), ``held`` (blocked)
+# or ``cancelled`` (a later run of the same day replaced it). The columns are INTERFACE.md's actions.
+plan_actions = Table(
+    "plan_actions",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("run", Integer, primary_key=True),
+    Column("action_id", String(64), primary_key=True),
+    Column("borrower_id", String(64), nullable=False),
+    Column("loan_id", String(64), nullable=False),
+    Column("loan_ids", Text),
+    Column("action", String(32), nullable=False),
+    Column("channel", String(16)),
+    Column("party", String(64), nullable=False),
+    Column("window_start", DateTime(timezone=True)),
+    Column("window_end", DateTime(timezone=True)),
+    Column("template_id", String(64)),
+    Column("language", String(16)),
+    Column("offer", Text),
+    Column("assigned_to", String(64)),
+    Column("currency", String(3), nullable=False),
+    Column("expected_value_minor", BigInteger, nullable=False),
+    Column("strategy", String(128), nullable=False),
+    Column("state", String(128), nullable=False),  # the strategy state (or notice) that chose it
+    Column("sets_flag", String(32)),  # a statutory notice: the flag its execution sets
+    Column("priority", Integer, nullable=False),  # 1 goes first
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("rules", Text),  # held: the rules that blocked it
+    Index("ix_plan_actions_borrower", "borrower_id", "business_date"),
+    Index("ix_plan_actions_action", "action_id"),
+)
+
+# Champion/challenger: the arm a borrower's delinquency episode was given when it started. It never
+# changes during the episode, whatever the shares become; a new episode draws again.
+strategy_assignments = Table(
+    "strategy_assignments",
+    metadata,
+    Column("borrower_id", String(64), primary_key=True),
+    Column("episode_start", Date, primary_key=True),  # the earliest dofd of the borrower's loans
+    Column("experiment", String(128), primary_key=True),
+    Column("arm", String(128), nullable=False),
+    Column("assigned_on", Date, nullable=False),
+)
+
+
+# --- The incremental close (migration 0010) -----------------------------------------------------
+
+# One row per loan in loan_state: what the close knows of the loan without reading its state.
+# ``quiet_until``: the last day on which stepping the loan would change nothing but its date
+# (book.quiet); null means it changes every day (dpd moving, penalty accruing, credit held, ...) and
+# is stepped every day. For a quiet loan, the other columns are its contribution to the portfolio
+# snapshot on any day up to quiet_until (``book.quiet.quiet_stocks``); null for the others.
+loan_watch = Table(
+    "loan_watch",
+    metadata,
+    Column("loan_id", String(64), ForeignKey("loans.loan_id"), primary_key=True),
+    Column("quiet_until", Date),
+    Column("currency", String(3)),
+    Column("status", String(16)),
+    Column("bucket", String(16)),
+    Column("principal_outstanding", BigInteger),
+    Column("owed", BigInteger),  # total outstanding less the interest accrued in the current period
+    Column("period_start", Date),  # the current instalment's period, for its accrued interest
+    Column("due_on", Date),
+    Column("interest", BigInteger),
+    Column("interest_less", BigInteger),  # paid or waived on it
+    Column("interest_held", BigInteger),  # capped or frozen interest not yet taken off
+    Index("ix_loan_watch_quiet_until", "quiet_until"),
+)
+
+# The quiet loans' part of each coming day's portfolio snapshot, per currency and bucket: added
+# when a loan's watch row is written (for each day of its quiet span), taken back when a fact
+# touches it before the span ends. Rows for closed days are dropped.
+quiet_stocks = Table(
+    "quiet_stocks",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("bucket", String(16), primary_key=True),
+    *[Column(c, BigInteger, nullable=False) for c in (
+        "members", "loans", "principal_outstanding", "total_outstanding")],
+)

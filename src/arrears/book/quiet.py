@@ -1,0 +1,191 @@
+"""Quiet loans: which loans the nightly close can leave alone, and what they count for meanwhile.
+
+A loan's state changes only on event days (``replay``). Between them, a loan with nothing overdue,
+no held credit and no cap or freeze biting has a day step that changes nothing but its date: its
+stored state *is* its state on each of those days. The close steps only the other loans (the
+touched ones) and leaves a quiet loan's row, dated the day it last changed, untouched.
+
+Deciding it uses no rule of its own: the loan is stepped one day further (``step`` with no
+payments and no adjustments); if nothing but ``as_of`` moves, it is quiet until the day before its
+next event day (``replay.next_event_day``: due dates, and the grace, bucket and charge-off days of
+instalments still unpaid; and the days its state schedules: a settlement's deadline, the end of a
+probation), and at most ``HORIZON`` days. Within that span every day is alike, which is what lets the
+replay accrue a span in one multiplication. New facts (a payment, an adjustment, a pause, a
+correction) end the span early: the close steps every loan that has one.
+
+The portfolio snapshot still counts a quiet loan every day. Its principal, dues, penalty and fees
+are fixed while it is quiet; only the interest accrued in the current period moves, pro rata by
+day. So a quiet loan leaves its *watch* row: the fixed part (``owed``) and the current
+instalment's interest, from which ``quiet_totals`` values it on every day of the span with the very
+expressions ``balances`` uses. The close adds those values, per day, currency and bucket, to the
+coming days' snapshots when it writes the row, and takes them back if a fact touches the loan
+before the span ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from arrears.book import adjustments as adj_rules
+from arrears.book.balances import (
+    accrued_gross,
+    accrued_net,
+    balances,
+    interest_held,
+    unpaid_interest,
+    unpaid_principal,
+)
+from arrears.book.replay import next_event_day
+from arrears.book.snapshot import OPEN as OPEN_IN_SNAPSHOT
+from arrears.book.state import CLOSED, LOAN_STATE, PAYMENTS
+from arrears.book.step import Book, step
+
+# A quiet span ends after this many days at the latest: the portfolio snapshot counts a quiet loan
+# on each day of its span ahead of time (``quiet_totals``), so spans are kept finite. A loan with no
+# event ahead (paid off, written off) is just stepped once in a while, to no effect.
+HORIZON = 45
+
+QUIET_TOTALS = pl.Schema(
+    {
+        "day": pl.Date,
+        "currency": pl.String,
+        "bucket": pl.String,
+        "members": pl.Int64,  # quiet loans in the group that day, open or not
+        "loans": pl.Int64,  # of which open
+        "principal_outstanding": pl.Int64,
+        "total_outstanding": pl.Int64,
+    }
+)
+
+WATCH = pl.Schema(
+    {
+        "loan_id": pl.String,
+        "quiet_until": pl.Date,  # null: the loan changes every day, step it every day
+        "currency": pl.String,
+        "status": pl.String,
+        "bucket": pl.String,
+        "principal_outstanding": pl.Int64,
+        "owed": pl.Int64,  # total outstanding less the interest accrued in the current period
+        "period_start": pl.Date,  # the instalment accruing during the span (null: none)
+        "due_on": pl.Date,
+        "interest": pl.Int64,
+        "interest_less": pl.Int64,
+        "interest_held": pl.Int64,
+    }
+)
+
+
+def watch(
+    book: Book,
+    terms: pl.DataFrame,
+    day: dt.date,
+    schemes: Mapping[str, tuple[int, ...]],
+    pauses: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """For loans whose state is as of the end of ``day``: how long they stay quiet (``WATCH``).
+
+    Conservative by construction: a loan is quiet only when its next day's step provably changes
+    nothing; any doubt steps it every day, which is what a full close does anyway."""
+    loans, inst = book.loans, book.inst
+    nxt = day + dt.timedelta(days=1)
+    pauses = pauses if pauses is not None else pl.DataFrame(schema=adj_rules.PAUSES)
+    # An open loan with days past due moves every day (dpd, and past grace its penalty): no need to try.
+    moving = ~pl.col("status").is_in(CLOSED) & (pl.col("dpd") > 0)
+    try_ids = loans.filter(~moving).select("loan_id")
+    trial_loans = loans.join(try_ids, on="loan_id").with_columns(pl.lit(day, pl.Date).alias("as_of"))
+    trial_inst = inst.join(try_ids, on="loan_id")
+    still = pl.DataFrame(schema={"loan_id": pl.String})
+    if not trial_loans.is_empty():
+        t = terms.join(try_ids, on="loan_id")
+        r = step(Book(trial_loans, trial_inst), t, pl.DataFrame(schema=PAYMENTS), nxt, schemes,
+                 None, pauses.join(try_ids, on="loan_id"))
+        cols = [c for c in LOAN_STATE.names() if c != "as_of"]
+        same_loan = trial_loans.select(cols).join(r.book.loans.select(cols), on=cols, how="semi", nulls_equal=True)
+        inst_cols = trial_inst.columns
+        moved_inst = pl.concat([
+            trial_inst.join(r.book.inst, on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
+            r.book.inst.join(trial_inst, on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
+            r.allocations.select("loan_id"),
+            r.transitions.select("loan_id"),
+        ])
+        still = same_loan.select("loan_id").join(moved_inst.unique(), on="loan_id", how="anti")
+    quiet = _span(loans.join(still, on="loan_id"), inst.join(still, on="loan_id"), terms, day, schemes)
+    basis = _basis(loans.join(quiet.select("loan_id"), on="loan_id"), inst.join(quiet.select("loan_id"), on="loan_id"),
+                   terms, nxt)
+    out = (
+        loans.select("loan_id")
+        .join(quiet.join(basis, on="loan_id", how="inner"), on="loan_id", how="left")
+        .select(WATCH.names())
+        .cast(dict(WATCH))
+    )
+    return out
+
+
+def _span(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, day: dt.date,
+          schemes: Mapping[str, tuple[int, ...]]) -> pl.DataFrame:
+    """``loan_id, quiet_until``: the day before each loan's next event day after ``day``, or the day
+    before a day its state schedules (a settlement's deadline, the end of a probation)."""
+    one = pl.duration(days=1)
+    later = lambda e: pl.when(e > pl.lit(day, pl.Date)).then(e)  # noqa: E731
+    own = loans.select("loan_id", pl.min_horizontal(
+        later(pl.col("settlement_pay_by")), later(pl.col("settlement_pay_by") + one),
+        later(pl.col("probation_until")), later(pl.col("probation_until") + one)).alias("state_next"))
+    nxt = next_event_day(terms.join(loans.select("loan_id"), on="loan_id"), inst, schemes, day,
+                         edges_of=(unpaid_principal() + unpaid_interest()) > 0)
+    horizon = pl.lit(day + dt.timedelta(days=HORIZON), pl.Date)
+    return own.join(nxt, on="loan_id", how="left").select(
+        "loan_id", pl.min_horizontal(pl.min_horizontal("state_next", "next") - one, horizon).alias("quiet_until"),
+    )
+
+
+def _basis(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, on: dt.date) -> pl.DataFrame:
+    """What the snapshot counts of each quiet loan, fixed over its span (see the module docstring)."""
+    bal = balances(loans, inst, on).select(
+        "loan_id", "principal_outstanding", (pl.col("total_outstanding") - pl.col("accrued_interest")).alias("owed"))
+    current = inst.filter((pl.col("period_start") < on) & (pl.col("due_on") > on)).select(
+        "loan_id", "period_start", "due_on", "interest",
+        (pl.col("paid_interest") + pl.col("waived_interest")).alias("interest_less"),
+    )
+    # Two instalments accruing at once (a restructure's overlap) is not worth a special case: such a
+    # loan is simply stepped (it drops out here, so its watch says "every day").
+    single = current.group_by("loan_id").len().filter(pl.col("len") == 1).select("loan_id")
+    has_none = loans.select("loan_id").join(current.select("loan_id"), on="loan_id", how="anti")
+    keep = pl.concat([single, has_none])
+    return (
+        loans.select("loan_id", "status", "bucket", interest_held().alias("interest_held"))
+        .join(keep, on="loan_id")
+        .join(terms.select("loan_id", "currency"), on="loan_id")
+        .join(bal, on="loan_id", how="left")
+        .join(current, on="loan_id", how="left")
+    )
+
+
+def quiet_totals(watch: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """What the quiet loans of ``watch`` count for in the snapshot of each day from ``first`` to
+    ``last`` that falls in their span, per day, currency and bucket (``QUIET_TOTALS``): their
+    stocks, valued on each day with the expressions ``balances`` uses."""
+    span = watch.filter(pl.col("quiet_until").is_not_null() & (pl.col("quiet_until") >= first))
+    if span.is_empty() or first > last:
+        return pl.DataFrame(schema=QUIET_TOTALS)
+    day = pl.col("day")
+    days = span.with_columns(
+        pl.date_ranges(pl.lit(first, pl.Date), pl.min_horizontal("quiet_until", pl.lit(last, pl.Date))).alias("day")
+    ).explode("day")
+    gross = pl.when((pl.col("period_start") < day) & (pl.col("due_on") > day)).then(
+        accrued_gross(day, pl.col("interest_less")))
+    is_open = pl.col("status").is_in(OPEN_IN_SNAPSHOT)
+    return (
+        days.with_columns((pl.col("owed") + accrued_net(gross, pl.col("interest_held"))).alias("total"))
+        .group_by("day", "currency", "bucket")
+        .agg(
+            pl.len().cast(pl.Int64).alias("members"),
+            is_open.sum().cast(pl.Int64).alias("loans"),
+            pl.col("principal_outstanding").filter(is_open).sum().alias("principal_outstanding"),
+            pl.col("total").filter(is_open).sum().alias("total_outstanding"),
+        )
+        .select(QUIET_TOTALS.names())
+        .cast(dict(QUIET_TOTALS))
+    )

@@ -1,0 +1,201 @@
+"""What the daily plan reads and writes: the loans in arrears as the last close left them, the
+facts about their borrowers, earlier plans, agents, champion/challenger assignments.
+
+Reads are limited to borrowers with a loan in arrears (a subquery, not a list of ids), so a quiet
+book costs nothing here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+from sqlalchemy import Connection, and_, func, select, update
+
+from arrears.book.step import Book
+from arrears.store import tables as t
+from arrears.store.bulk import ArrowReader, _schema_of, insert_frame, read_where
+
+_CLOSED = ("paid_off", "settled", "written_off", "pending")
+_PERIOD_DAYS = {"weekly": 7, "biweekly": 14, "monthly": 30}
+
+
+def _arrears_loans():
+    s = t.loan_state
+    return select(s.c.loan_id).where(s.c.dpd > 0, s.c.status.not_in(_CLOSED))
+
+
+def _arrears_borrowers():
+    return select(t.loans.c.borrower_id).where(t.loans.c.loan_id.in_(_arrears_loans())).distinct()
+
+
+def arrears_book(conn: Connection) -> tuple[Book, pl.DataFrame]:
+    """The state of every loan in arrears and its instalments, and loan_id → borrower_id, currency.
+
+    Read columnar (``bulk.ArrowReader``): at a million loans the 150,000 in arrears and their
+    instalments are most of what the plan reads. The plan writes only after these reads."""
+    from arrears.book.state import INSTALMENT_STATE, LOAN_STATE
+
+    closed = ", ".join(f"'{c}'" for c in _CLOSED)
+    where = f"s.dpd > 0 AND s.status NOT IN ({closed})"
+    with ArrowReader(conn) as r:
+        loans = r.frame(f"SELECT {r.columns(t.loan_state, 's')} FROM loan_state s WHERE {where}",
+                        _schema_of(t.loan_state))
+        inst = r.frame(f"SELECT {r.columns(t.instalment_state, 'i')} FROM instalment_state i "
+                       f"JOIN loan_state s ON s.loan_id = i.loan_id WHERE {where}", _schema_of(t.instalment_state))
+        owners = r.frame(f"SELECT l.loan_id AS loan_id, l.borrower_id AS borrower_id, l.currency AS currency "
+                         f"FROM loans l JOIN loan_state s ON s.loan_id = l.loan_id WHERE {where}",
+                         {"loan_id": pl.String, "borrower_id": pl.String, "currency": pl.String})
+    return (Book(loans.cast(dict(LOAN_STATE)).select(LOAN_STATE.names()),
+                 inst.cast(dict(INSTALMENT_STATE)).select(INSTALMENT_STATE.names())), owners)
+
+
+def borrowers(conn: Connection, day: dt.date) -> pl.DataFrame:
+    """borrower_id, jurisdiction, language and candidate zones (the contact version in force)."""
+    who = read_where(conn, t.borrowers, t.borrowers.c.borrower_id.in_(_arrears_borrowers()))
+    versions = (
+        read_where(conn, t.borrower_contacts, t.borrower_contacts.c.borrower_id.in_(_arrears_borrowers()))
+        .filter(pl.col("valid_from") <= day).sort("borrower_id", "valid_from")
+        .group_by("borrower_id", maintain_order=True).last()
+        .select("borrower_id", pl.col("zones").fill_null("").str.split(";")
+                .list.eval(pl.element().filter(pl.element() != "")).alias("zones"))
+    )
+    return who.select("borrower_id", "jurisdiction", "language").join(versions, on="borrower_id", how="left")
+
+
+def flags(conn: Connection) -> pl.DataFrame:
+    return read_where(conn, t.flags, t.flags.c.borrower_id.in_(_arrears_borrowers())).select(
+        "borrower_id", "flag", "start_on", "end_on")
+
+
+def contacts(conn: Connection) -> pl.DataFrame:
+    c = t.contacts
+    query = select(c.c.borrower_id, c.c.local_date, c.c.outcome, c.c.party).where(c.c.borrower_id.in_(_arrears_borrowers()))
+    rows = conn.execute(query).all()
+    as_date = (lambda v: dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)  # noqa: E731
+    return pl.DataFrame([(r[0], as_date(r[1]), r[2], r[3]) for r in rows], orient="row",
+                        schema={"borrower_id": pl.String, "local_date": pl.Date, "outcome": pl.String, "party": pl.String})
+
+
+def promises(conn: Connection) -> pl.DataFrame:
+    p, c = t.promises, t.contacts
+    query = select(p.c.promise_id, p.c.borrower_id, c.c.local_date, p.c.promise_date, p.c.status, p.c.decided_on).join(
+        c, c.c.event_id == p.c.promise_id).where(p.c.borrower_id.in_(_arrears_borrowers()))
+    as_date = (lambda v: dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)  # noqa: E731
+    rows = [(r[0], r[1], as_date(r[2]), as_date(r[3]), r[4], as_date(r[5])) for r in conn.execute(query).all()]
+    return pl.DataFrame(rows, orient="row", schema={
+        "promise_id": pl.String, "borrower_id": pl.String, "made_on": pl.Date, "promise_date": pl.Date,
+        "status": pl.String, "decided_on": pl.Date})
+
+
+def arrangements(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Open arrangements with their terms (from the plan offer the contact carried out, when it did)
+    and the borrowers' payments: what ``strategy.derive.arrangement_holds`` reads."""
+    a, c, pa = t.arrangements, t.contacts, t.plan_actions
+    query = (
+        select(a.c.borrower_id, c.c.local_date, pa.c.offer, pa.c.currency)
+        .join(c, c.c.event_id == a.c.arrangement_id)
+        .outerjoin(pa, and_(pa.c.action_id == c.c.action_id, pa.c.action == "plan_offer"))
+        .where(a.c.borrower_id.in_(_arrears_borrowers()))
+    )
+    from arrears.money import parse_amount
+
+    rows = []
+    for borrower, local_date, offer, currency in conn.execute(query).all():
+        made = dt.date.fromisoformat(local_date[:10]) if isinstance(local_date, str) else local_date
+        terms = json.loads(offer) if offer else None
+        if terms:
+            rows.append((borrower, made, parse_amount(terms["instalment"], currency), int(terms["count"]),
+                         _PERIOD_DAYS[terms["frequency"]], dt.date.fromisoformat(terms["first_due_on"])))
+        else:
+            rows.append((borrower, made, None, None, None, None))
+    frame = pl.DataFrame(rows, orient="row", schema={
+        "borrower_id": pl.String, "made_on": pl.Date, "instalment": pl.Int64, "count": pl.Int64,
+        "period_days": pl.Int64, "first_due_on": pl.Date}).unique()
+    paid = pl.DataFrame(schema={"borrower_id": pl.String, "paid_on": pl.Date, "amount": pl.Int64})
+    if not frame.is_empty():
+        pay = read_where(conn, t.payments, t.payments.c.loan_id.in_(
+            select(t.loans.c.loan_id).where(t.loans.c.borrower_id.in_(frame["borrower_id"].unique().to_list()))))
+        owners = read_where(conn, t.loans, t.loans.c.borrower_id.in_(frame["borrower_id"].unique().to_list())).select(
+            "loan_id", "borrower_id")
+        reversed_ids = pay.filter(pl.col("reverses").is_not_null())["reverses"]
+        paid = (pay.filter(pl.col("reverses").is_null() & ~pl.col("payment_id").is_in(reversed_ids.implode()))
+                .join(owners, on="loan_id").select("borrower_id", "paid_on", pl.col("amount_minor").alias("amount")))
+    return frame, paid
+
+
+def last_planned(conn: Connection, day: dt.date) -> pl.DataFrame:
+    """The last day before ``day`` each (borrower, action, template) was planned."""
+    pa = t.plan_actions
+    query = (
+        select(pa.c.borrower_id, pa.c.action, pa.c.template_id, func.max(pa.c.business_date))
+        .where(pa.c.status == "planned", pa.c.business_date < day, pa.c.borrower_id.in_(_arrears_borrowers()))
+        .group_by(pa.c.borrower_id, pa.c.action, pa.c.template_id)
+    )
+    as_date = (lambda v: dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)  # noqa: E731
+    rows = [(r[0], r[1], r[2], as_date(r[3])) for r in conn.execute(query).all()]
+    return pl.DataFrame(rows, orient="row", schema={"borrower_id": pl.String, "action": pl.String,
+                                                     "template_id": pl.String, "last_on": pl.Date})
+
+
+def deferred(conn: Connection, day: dt.date) -> pl.DataFrame:
+    """What the last run of the day before deferred for want of capacity: it goes first today."""
+    pa, runs = t.plan_runs, t.plan_actions
+    prev = day - dt.timedelta(days=1)
+    last_run = conn.execute(select(func.max(pa.c.run)).where(pa.c.business_date == prev)).scalar()
+    if last_run is None:
+        return pl.DataFrame(schema={"borrower_id": pl.String, "action": pl.String, "since": pl.Date})
+    rows = conn.execute(select(runs.c.borrower_id, runs.c.action).where(
+        runs.c.business_date == prev, runs.c.run == last_run, runs.c.status == "deferred")).all()
+    return pl.DataFrame([(r[0], r[1], prev) for r in rows], orient="row",
+                        schema={"borrower_id": pl.String, "action": pl.String, "since": pl.Date})
+
+
+def agents(conn: Connection, day: dt.date) -> pl.DataFrame:
+    from arrears.strategy.capacity import AGENTS
+
+    a = read_where(conn, t.agents, t.agents.c.valid_from <= day)
+    if a.is_empty():
+        return pl.DataFrame(schema=AGENTS)
+    latest = a.sort("agent_id", "valid_from").group_by("agent_id", maintain_order=True).last()
+    return latest.with_columns(
+        pl.col("languages").str.split(";"), pl.col("jurisdictions").str.split(";"),
+    ).select(pl.col(c).cast(tp) for c, tp in AGENTS.items())
+
+
+def assignments(conn: Connection, experiment: str) -> pl.DataFrame:
+    from arrears.strategy.assign import ASSIGNMENTS
+
+    return read_where(conn, t.strategy_assignments, t.strategy_assignments.c.experiment == experiment).select(
+        pl.col(c).cast(tp) for c, tp in ASSIGNMENTS.items())
+
+
+def save_plan(conn: Connection, day: dt.date, strategy: str, rows: pl.DataFrame, new_assignments: pl.DataFrame,
+              now: dt.datetime) -> int:
+    """A new run for ``day``: earlier runs' actions are cancelled, this run's rows and the new
+    assignments written, all in the caller's transaction. Returns the run number."""
+    runs = t.plan_runs
+    run = (conn.execute(select(func.max(runs.c.run)).where(runs.c.business_date == day)).scalar() or 0) + 1
+    conn.execute(update(t.plan_actions).where(t.plan_actions.c.business_date == day,
+                                              t.plan_actions.c.status != "cancelled").values(status="cancelled"))
+    counts = {s: int((rows["status"] == s).sum()) for s in ("planned", "deferred", "held")}
+    conn.execute(runs.insert(), [{"business_date": day, "run": run, "strategy": strategy, **counts, "created_at": now}])
+    insert_frame(conn, t.plan_actions, rows.with_columns(pl.lit(day).alias("business_date"), pl.lit(run).alias("run")))
+    insert_frame(conn, t.strategy_assignments, new_assignments)
+    return run
+
+
+def experiment_inputs(conn: Connection, experiment: str) -> tuple[pl.DataFrame, ...]:
+    """What ``strategy.results.arm_results`` reads for one experiment."""
+    a = assignments(conn, experiment).select("borrower_id", "episode_start", "arm")
+    ids = a["borrower_id"].unique().to_list()
+    loans = read_where(conn, t.loans, t.loans.c.borrower_id.in_(ids)).select("loan_id", "borrower_id", "currency")
+    lids = loans["loan_id"].to_list()
+    transitions = read_where(conn, t.bucket_transitions, t.bucket_transitions.c.loan_id.in_(lids)).select(
+        "loan_id", "day", "to_bucket")
+    pay = read_where(conn, t.payments, t.payments.c.loan_id.in_(lids))
+    reversed_ids = pay.filter(pl.col("reverses").is_not_null())["reverses"]
+    payments = pay.filter(pl.col("reverses").is_null() & ~pl.col("payment_id").is_in(reversed_ids.implode())).select(
+        "loan_id", "paid_on", pl.col("amount_minor").alias("amount"))
+    return a, loans, transitions, payments
