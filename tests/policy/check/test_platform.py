@@ -323,3 +323,13 @@ def test_arrears_hold_binds_only_the_disputed_loan():
     out = by_id(s)
     assert allowed(out["A1"])
     assert blocked_by(out["A2"], "ARREARS-HOLD")
+
+
+def test_an_oral_stop_said_at_a_visit_closes_visits():
+    # "Stop coming to my door", said to the visitor, is an opt-out of the whole channel (book.outcomes):
+    # the next visit is blocked by ARREARS-OPTOUT; a call is not.
+    s = cn().flag("B1", "opt_out", "2026-03-01", value="field_visit")
+    s.action("A1", "B1", "field_visit", "2026-03-05T10:00:00+08:00", recording_ref="recordings/A1")
+    s.action("A2", "B1", "agent_call", "2026-03-05T10:00:00+08:00")
+    assert "ARREARS-OPTOUT" in s.decide("A1")["rules"].split(";")
+    assert "ARREARS-OPTOUT" not in s.decide("A2")["rules"].split(";")
