@@ -13,12 +13,12 @@ import polars as pl
 
 from arrears.book.balances import balances, with_dues
 from arrears.book.step import Book
+from arrears.policy.check.vocab import (  # the engine's words: one definition of each
+    REACHED,
+    REFUSALS,
+)
 from arrears.strategy.facts import FACTS
 
-# Outcomes that mean the borrower was reached (right-party contact), and those that are a refusal.
-REACHED = ("right_party_contact", "promise_to_pay", "refused_to_pay", "offer_declined",
-           "settlement_accepted", "plan_accepted", "hardship", "complaint", "dispute")
-REFUSALS = ("refused_to_pay", "offer_declined", "cease_request", "opt_out", "complaint")
 _CLOSED = ("paid_off", "settled", "written_off", "pending")
 # A payment arrangement whose terms the platform does not know (agreed off-plan) holds contact this long.
 ARRANGEMENT_UNKNOWN_TERMS_HOLD_DAYS = 14
