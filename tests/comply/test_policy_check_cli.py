@@ -184,3 +184,28 @@ def test_an_agent_check_is_one_row_through_the_same_engine_and_is_recorded(book:
         n = conn.execute(select(func.count()).select_from(t.audit_log).where(t.audit_log.c.kind == "agent_check")).scalar()
     eng.dispose()
     assert n == 2
+
+
+def test_an_executed_visit_is_judged_on_the_balance_of_the_loans_it_was_about(cli, db_url: str, tmp_path: Path):
+    """ARREARS-VISIT-MIN at import: the verdict on an executed visit reads its loans' balance (the
+    import values only the visited borrowers' loans); a visit about the CNY 2,000 loan alone is
+    below the CNY 3,000 minimum, one about the CNY 10,000 loan is not."""
+    files = {"borrowers": BORROWERS, "references": REFERENCES,
+             "loans": LOANS + "L5,B1,CNY,2000.00,0.18,6,monthly,annuity,2026-01-15,0.0005\n"}
+    assert cli("db", "upgrade", db=db_url).exit_code == 0
+    for kind, text in files.items():
+        (tmp_path / f"{kind}.csv").write_text(text, encoding="utf-8")
+        assert cli("import", kind, str(tmp_path / f"{kind}.csv"), "--date", "2026-03-01", db=db_url).exit_code == 0
+    assert cli("close-day", "--date", "2026-03-01", "--allow-future", db=db_url).exit_code == 0
+    (tmp_path / "visits.csv").write_text(
+        "event_id,borrower_id,loan_id,channel,direction,at,party,address,outcome,recording_ref\n"
+        "V1,B1,L1,field_visit,outbound,2026-03-02T10:00:00+08:00,borrower,,right_party_contact,rec/V1\n"
+        "V2,B1,L5,field_visit,outbound,2026-03-02T15:00:00+08:00,borrower,,no_answer,rec/V2\n"
+        "S1,B3,L3,sms,outbound,2026-03-02T10:00:00-08:00,borrower,+13105550187,delivered,\n", encoding="utf-8")
+    r = cli("import", "contacts", str(tmp_path / "visits.csv"), "--date", "2026-03-02", db=db_url)
+    assert r.exit_code == 0, r.output
+    verdict = {row["action_id"]: (row["decision"], row["rules"])
+               for row in _audit(db_url, "executed_contact").iter_rows(named=True)}
+    assert verdict["V1"] == ("allow", "[]")
+    assert verdict["V2"] == ("block", '["ARREARS-VISIT-MIN"]')
+    assert "S1" in verdict  # judged too, though no balance was read for it

@@ -215,7 +215,7 @@ def test_a_season_of_stand_in_collection_imports_cleanly(World, sqlite, tmp_path
 
 
 def test_the_dialer_stops_attempts_outside_hours_stated_earlier_that_day():
-    from arrears.sim.worlds.dialer import honour_stated_hours
+    from arrears.sim.worlds.dialer import honour_what_was_said
 
     c = pl.DataFrame({
         "event_id": ["E1", "E2", "E3", "E4"], "borrower_id": ["B1"] * 4,
@@ -226,4 +226,20 @@ def test_the_dialer_stops_attempts_outside_hours_stated_earlier_that_day():
         "hours_from": ["18:00", None, None, None], "hours_to": ["20:00", None, None, None],
     })
     # 10:26 that day goes (outside 18:00-20:00, said at 10:15); 18:30 stays; the next day is a new plan.
-    assert honour_stated_hours(c)["event_id"].to_list() == ["E1", "E3", "E4"]
+    assert honour_what_was_said(c)["event_id"].to_list() == ["E1", "E3", "E4"]
+
+
+def test_the_dialer_stops_the_days_attempts_after_a_stop_is_said():
+    from arrears.sim.worlds.dialer import honour_what_was_said
+
+    c = pl.DataFrame({
+        "event_id": ["E1", "E2", "E3", "E4", "E5"], "borrower_id": ["B1", "B1", "B2", "B1", "B1"],
+        "at": ["2026-03-09T09:15:00-05:00", "2026-03-09T09:10:00-06:00", "2026-03-09T11:00:00-05:00",
+               "2026-03-09T11:30:00-05:00", "2026-03-10T10:26:00-05:00"],
+        "direction": ["inbound", "outbound", "outbound", "outbound", "outbound"],
+        "outcome": ["cease_request", "no_answer", "no_answer", "delivered", "no_answer"],
+        "hours_from": [None] * 5, "hours_to": [None] * 5,
+    })
+    # E2 is 10:10 in the caller's offset (after the 09:15 stop) and goes; another borrower's call
+    # and the next day's plan stay; E4, later that day, goes.
+    assert honour_what_was_said(c)["event_id"].to_list() == ["E1", "E3", "E5"]

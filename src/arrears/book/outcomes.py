@@ -33,7 +33,8 @@ its ``at``):
 - Values: ``opt_out`` is ``<channel>:<address>`` (``<channel>`` alone when no address was given:
   the whole channel is closed); an oral ``cease_request`` becomes an ``opt_out`` of the whole
   channel it was said on, whatever the address (platform policy: an oral "stop calling" closes that
-  channel); ``undeliverable`` is ``<channel>:<address>``;
+  channel, and earns no reply when the person later calls in: the engine reads it as a cease of that
+  channel, ``policy.check.history``'s ``oral_stop_since_optout``); ``undeliverable`` is ``<channel>:<address>``;
   ``wrong_number`` is the number itself (wrong on every channel); ``preferred_hours`` is
   ``HH:MM-HH:MM`` in the borrower's local time. ``written`` is kept on every fact (it matters for
   ``dispute`` and decides ``cease`` versus ``opt_out`` and ``call_consent`` versus ``tcpa_consent``).

@@ -102,7 +102,7 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
     schemes = io.schemes(products)
     # Every read is set-based, on its own connection, before the day writes anything (ArrowReader).
     with ArrowReader(conn) as rd:
-        facts = io.read_unapplied_payments(rd)
+        facts = io.read_unapplied_payments(rd, day)
         decisions = io.read_open_adjustments(rd)
         open_facts = facts.filter(pl.col("applied_by_close").is_null())
         open_decisions = decisions.filter(pl.col("applied_by_close").is_null())

@@ -100,6 +100,8 @@ def record_executed(conn: Connection, contacts: pl.DataFrame, day: dt.date, pack
         pl.col("loan_ids"), pl.col("channel").alias("action"), "channel", "party",
         pl.col("at").alias("start"), "address", "recording_ref",
     ))
-    world = load_world(conn, actions["borrower_id"].unique().to_list(), day)
+    # Only a visit is judged on a balance (ARREARS-VISIT-MIN): executed contacts carry no offer amount.
+    visited = actions.filter(pl.col("action") == "field_visit")["borrower_id"].unique().to_list()
+    world = load_world(conn, actions["borrower_id"].unique().to_list(), day, receivable_for=visited)
     decisions = evaluate(actions, world, packs, batch=False, skip=("ARREARS-TEMPLATE",))
     return record(conn, decisions, "executed_contact", day, recorded_at, world.borrowers, {"executed": True})

@@ -24,6 +24,7 @@ from arrears.policy.check.params import Packs
 from arrears.policy.check.world import actions_frame
 from arrears.store import book_io as io
 from arrears.store import plan_queries as q
+from arrears.store.bulk import ArrowReader
 from arrears.store.policy_queries import load_world
 from arrears.strategy import derive
 from arrears.strategy.assign import ASSIGNMENTS, assign
@@ -133,19 +134,20 @@ def make_plan(conn: Connection, day: dt.date, strategy: str, packs: Packs, now: 
         run = q.save_plan(conn, day, strategy, _rows(pl.DataFrame(schema=_ROWS)), empty_assign, now)
         return PlanReport(day, run, strategy, 0, 0, 0, 0, _out(pl.DataFrame(schema=_ROWS), day),
                           arrears.select(_ARREARS.columns))
-    people = q.borrowers(conn, day)
+    # Nothing is written before this: the plan reads committed rows columnar.
+    with ArrowReader(conn) as rd:
+        people = q.borrowers(rd, day)
+        arrangements, paid = q.arrangements(rd)
+        promises, contacts, last_planned = q.promises(rd), q.contacts(rd), q.last_planned(rd, day)
     ids = arrears["borrower_id"].unique().sort().to_list()
-    # Nothing is written before this: the plan may read committed rows columnar.
     world = load_world(conn, ids, day, arrears.select("loan_id", pl.col("payoff_amount").alias("receivable")),
                        columnar=True)
-    arrangements, paid = q.arrangements(conn)
     facts = derive.borrower_facts(
-        arrears, people, world.flags.select("borrower_id", "flag", "start_on", "end_on"), q.promises(conn),
-        derive.arrangement_holds(arrangements, paid, day), q.contacts(conn), day)
+        arrears, people, world.flags.select("borrower_id", "flag", "start_on", "end_on"), promises,
+        derive.arrangement_holds(arrangements, paid, day), contacts, day)
     arm_of, fresh = assign(facts.select("borrower_id", "episode_start"), q.assignments(conn, experiment.name),
                            experiment, day)
     facts = facts.join(arm_of, on="borrower_id")
-    last_planned = q.last_planned(conn, day)
     single = len(experiment.arms) == 1
     proposals, states = [], []
     for arm in experiment.arms:

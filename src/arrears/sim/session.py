@@ -60,13 +60,17 @@ def _fresh(db: Path) -> None:
 
 def _throwaway(engine) -> None:
     """A simulation's database is rebuilt from the seed whenever it is needed: no fsync per commit
-    (a simulated day commits a dozen times). Not write-ahead logging: the close's columnar reader
-    (ADBC, a connection of its own) then missed rows committed since its driver last looked."""
+    (a simulated day commits a dozen times), and the rollback journal kept in memory rather than
+    written beside the file (a crash may leave the file unusable; the next run starts afresh
+    anyway). Not write-ahead logging: the close's columnar reader (ADBC, a connection of its own)
+    then missed rows committed since its driver last looked."""
 
     @event.listens_for(engine, "connect")
     def _fast(dbapi_conn, _record):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA synchronous=OFF")
+        cur.execute("PRAGMA journal_mode=MEMORY")
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
 

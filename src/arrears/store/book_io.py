@@ -170,12 +170,15 @@ def _without(table, *names: str) -> list[str]:
     return [c.name for c in table.columns if c.name not in names]
 
 
-def read_unapplied_payments(rd: ArrowReader) -> pl.DataFrame:
-    """Every payment of the loans that have a payment not yet taken into the book (their reversals
-    and the payments those reverse are on the same loan)."""
+def read_unapplied_payments(rd: ArrowReader, day: dt.date) -> pl.DataFrame:
+    """Every payment of the loans that have a payment the close of ``day`` takes into the book: not
+    yet applied, and paid by ``day`` or a reversal (their reversals and the payments those reverse
+    are on the same loan). Payments dated later wait for their day: a catch-up after a bulk import
+    reads each loan's payments on the days it has one, not on every day."""
     cols = _without(t.payments, "recorded_at")
     sql = (f"SELECT {rd.columns(t.payments, 'p', cols)} FROM payments p WHERE p.loan_id IN "
-           "(SELECT loan_id FROM payments WHERE applied_by_close IS NULL)")
+           f"(SELECT loan_id FROM payments WHERE applied_by_close IS NULL AND (paid_on <= {_d(day)} "
+           "OR reverses IS NOT NULL))")
     return _payments_frame(rd.frame(sql, {c: _schema_of(t.payments)[c] for c in cols}))
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 
 import polars as pl
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from arrears.book.step import Book
 from arrears.store import tables as t
@@ -42,8 +42,11 @@ def arrears_book(conn: Connection) -> tuple[Book, pl.DataFrame]:
     with ArrowReader(conn) as r:
         loans = r.frame(f"SELECT {r.columns(t.loan_state, 's')} FROM loan_state s WHERE {where}",
                         _schema_of(t.loan_state))
-        inst = r.frame(f"SELECT {r.columns(t.instalment_state, 'i')} FROM instalment_state i "
-                       f"JOIN loan_state s ON s.loan_id = i.loan_id WHERE {where}", _schema_of(t.instalment_state))
+        # SQLite, without statistics, scans every instalment and probes the state for each; the
+        # loans in arrears are few: start from them (CROSS JOIN fixes SQLite's join order).
+        join = "CROSS JOIN" if r.dialect == "sqlite" else "JOIN"
+        inst = r.frame(f"SELECT {r.columns(t.instalment_state, 'i')} FROM loan_state s "
+                       f"{join} instalment_state i ON i.loan_id = s.loan_id WHERE {where}", _schema_of(t.instalment_state))
         owners = r.frame(f"SELECT l.loan_id AS loan_id, l.borrower_id AS borrower_id, l.currency AS currency "
                          f"FROM loans l JOIN loan_state s ON s.loan_id = l.loan_id WHERE {where}",
                          {"loan_id": pl.String, "borrower_id": pl.String, "currency": pl.String})
@@ -51,59 +54,61 @@ def arrears_book(conn: Connection) -> tuple[Book, pl.DataFrame]:
                  inst.cast(dict(INSTALMENT_STATE)).select(INSTALMENT_STATE.names())), owners)
 
 
-def borrowers(conn: Connection, day: dt.date) -> pl.DataFrame:
+# The borrowers with a loan in arrears, as SQL the columnar reader runs (the same set as above).
+_IN_ARREARS = ("SELECT l.borrower_id FROM loans l JOIN loan_state s ON s.loan_id = l.loan_id "
+               f"WHERE s.dpd > 0 AND s.status NOT IN ({', '.join(repr(c) for c in _CLOSED)})")
+
+
+def borrowers(rd: ArrowReader, day: dt.date) -> pl.DataFrame:
     """borrower_id, jurisdiction, language and candidate zones (the contact version in force)."""
-    who = read_where(conn, t.borrowers, t.borrowers.c.borrower_id.in_(_arrears_borrowers()))
+    b, v = t.borrowers, t.borrower_contacts
+    who = rd.frame(f"SELECT {rd.columns(b, 'b', ['borrower_id', 'jurisdiction', 'language'])} FROM borrowers b "
+                   f"WHERE b.borrower_id IN ({_IN_ARREARS})",
+                   {"borrower_id": pl.String, "jurisdiction": pl.String, "language": pl.String})
     versions = (
-        read_where(conn, t.borrower_contacts, t.borrower_contacts.c.borrower_id.in_(_arrears_borrowers()))
-        .filter(pl.col("valid_from") <= day).sort("borrower_id", "valid_from")
+        rd.frame(f"SELECT {rd.columns(v, 'v', ['borrower_id', 'valid_from', 'zones'])} FROM borrower_contacts v "
+                 f"WHERE v.borrower_id IN ({_IN_ARREARS}) AND v.valid_from <= '{day.isoformat()}'",
+                 {"borrower_id": pl.String, "valid_from": pl.Date, "zones": pl.String})
+        .sort("borrower_id", "valid_from")
         .group_by("borrower_id", maintain_order=True).last()
         .select("borrower_id", pl.col("zones").fill_null("").str.split(";")
                 .list.eval(pl.element().filter(pl.element() != "")).alias("zones"))
     )
-    return who.select("borrower_id", "jurisdiction", "language").join(versions, on="borrower_id", how="left")
+    return who.join(versions, on="borrower_id", how="left")
 
 
-def flags(conn: Connection) -> pl.DataFrame:
-    return read_where(conn, t.flags, t.flags.c.borrower_id.in_(_arrears_borrowers())).select(
-        "borrower_id", "flag", "start_on", "end_on")
+def contacts(rd: ArrowReader) -> pl.DataFrame:
+    return rd.frame(f"SELECT {rd.columns(t.contacts, 'c', ['borrower_id', 'local_date', 'outcome', 'party'])} "
+                    f"FROM contacts c WHERE c.borrower_id IN ({_IN_ARREARS})",
+                    {"borrower_id": pl.String, "local_date": pl.Date, "outcome": pl.String, "party": pl.String})
 
 
-def contacts(conn: Connection) -> pl.DataFrame:
-    c = t.contacts
-    query = select(c.c.borrower_id, c.c.local_date, c.c.outcome, c.c.party).where(c.c.borrower_id.in_(_arrears_borrowers()))
-    rows = conn.execute(query).all()
-    as_date = (lambda v: dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)  # noqa: E731
-    return pl.DataFrame([(r[0], as_date(r[1]), r[2], r[3]) for r in rows], orient="row",
-                        schema={"borrower_id": pl.String, "local_date": pl.Date, "outcome": pl.String, "party": pl.String})
+def promises(rd: ArrowReader) -> pl.DataFrame:
+    return rd.frame(
+        "SELECT p.promise_id AS promise_id, p.borrower_id AS borrower_id, c.local_date AS made_on, "
+        "p.promise_date AS promise_date, p.status AS status, COALESCE(p.decided_on, '') AS decided_on "
+        f"FROM promises p JOIN contacts c ON c.event_id = p.promise_id WHERE p.borrower_id IN ({_IN_ARREARS})"
+        if rd.dialect == "sqlite" else
+        "SELECT p.promise_id AS promise_id, p.borrower_id AS borrower_id, c.local_date AS made_on, "
+        "p.promise_date AS promise_date, p.status AS status, p.decided_on AS decided_on "
+        f"FROM promises p JOIN contacts c ON c.event_id = p.promise_id WHERE p.borrower_id IN ({_IN_ARREARS})",
+        {"promise_id": pl.String, "borrower_id": pl.String, "made_on": pl.Date, "promise_date": pl.Date,
+         "status": pl.String, "decided_on": pl.Date})
 
 
-def promises(conn: Connection) -> pl.DataFrame:
-    p, c = t.promises, t.contacts
-    query = select(p.c.promise_id, p.c.borrower_id, c.c.local_date, p.c.promise_date, p.c.status, p.c.decided_on).join(
-        c, c.c.event_id == p.c.promise_id).where(p.c.borrower_id.in_(_arrears_borrowers()))
-    as_date = (lambda v: dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)  # noqa: E731
-    rows = [(r[0], r[1], as_date(r[2]), as_date(r[3]), r[4], as_date(r[5])) for r in conn.execute(query).all()]
-    return pl.DataFrame(rows, orient="row", schema={
-        "promise_id": pl.String, "borrower_id": pl.String, "made_on": pl.Date, "promise_date": pl.Date,
-        "status": pl.String, "decided_on": pl.Date})
-
-
-def arrangements(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
+def arrangements(rd: ArrowReader) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Open arrangements with their terms (from the plan offer the contact carried out, when it did)
     and the borrowers' payments: what ``strategy.derive.arrangement_holds`` reads."""
-    a, c, pa = t.arrangements, t.contacts, t.plan_actions
-    query = (
-        select(a.c.borrower_id, c.c.local_date, pa.c.offer, pa.c.currency)
-        .join(c, c.c.event_id == a.c.arrangement_id)
-        .outerjoin(pa, and_(pa.c.action_id == c.c.action_id, pa.c.action == "plan_offer"))
-        .where(a.c.borrower_id.in_(_arrears_borrowers()))
-    )
     from arrears.money import parse_amount
 
+    found = rd.frame(
+        f"SELECT a.borrower_id AS borrower_id, c.local_date AS made_on, {_text(rd, 'pa.offer')} AS offer, "
+        f"{_text(rd, 'pa.currency')} AS currency FROM arrangements a JOIN contacts c ON c.event_id = a.arrangement_id "
+        "LEFT JOIN plan_actions pa ON pa.action_id = c.action_id AND pa.action = 'plan_offer' "
+        f"WHERE a.borrower_id IN ({_IN_ARREARS})",
+        {"borrower_id": pl.String, "made_on": pl.Date, "offer": pl.String, "currency": pl.String})
     rows = []
-    for borrower, local_date, offer, currency in conn.execute(query).all():
-        made = dt.date.fromisoformat(local_date[:10]) if isinstance(local_date, str) else local_date
+    for borrower, made, offer, currency in found.iter_rows():
         terms = json.loads(offer) if offer else None
         if terms:
             rows.append((borrower, made, parse_amount(terms["instalment"], currency), int(terms["count"]),
@@ -115,28 +120,32 @@ def arrangements(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
         "period_days": pl.Int64, "first_due_on": pl.Date}).unique()
     paid = pl.DataFrame(schema={"borrower_id": pl.String, "paid_on": pl.Date, "amount": pl.Int64})
     if not frame.is_empty():
-        pay = read_where(conn, t.payments, t.payments.c.loan_id.in_(
-            select(t.loans.c.loan_id).where(t.loans.c.borrower_id.in_(frame["borrower_id"].unique().to_list()))))
-        owners = read_where(conn, t.loans, t.loans.c.borrower_id.in_(frame["borrower_id"].unique().to_list())).select(
-            "loan_id", "borrower_id")
+        keys = rd.keys("_plan_arranged", frame["borrower_id"].unique(), column="borrower_id")
+        pay = rd.frame(
+            f"SELECT p.payment_id AS payment_id, l.borrower_id AS borrower_id, p.paid_on AS paid_on, "
+            f"p.amount_minor AS amount, {_text(rd, 'p.reverses')} AS reverses FROM payments p "
+            f'JOIN loans l ON l.loan_id = p.loan_id JOIN "{keys}" k ON k.borrower_id = l.borrower_id',
+            {"payment_id": pl.String, "borrower_id": pl.String, "paid_on": pl.Date, "amount": pl.Int64,
+             "reverses": pl.String})
         reversed_ids = pay.filter(pl.col("reverses").is_not_null())["reverses"]
-        paid = (pay.filter(pl.col("reverses").is_null() & ~pl.col("payment_id").is_in(reversed_ids.implode()))
-                .join(owners, on="loan_id").select("borrower_id", "paid_on", pl.col("amount_minor").alias("amount")))
+        paid = pay.filter(pl.col("reverses").is_null() & ~pl.col("payment_id").is_in(reversed_ids.implode())).select(
+            "borrower_id", "paid_on", "amount")
     return frame, paid
 
 
-def last_planned(conn: Connection, day: dt.date) -> pl.DataFrame:
+def _text(rd: ArrowReader, column: str) -> str:
+    """A nullable text column, read so that ADBC's SQLite type inference holds (see ArrowReader)."""
+    return f"COALESCE({column}, '')" if rd.dialect == "sqlite" else column
+
+
+def last_planned(rd: ArrowReader, day: dt.date) -> pl.DataFrame:
     """The last day before ``day`` each (borrower, action, template) was planned."""
-    pa = t.plan_actions
-    query = (
-        select(pa.c.borrower_id, pa.c.action, pa.c.template_id, func.max(pa.c.business_date))
-        .where(pa.c.status == "planned", pa.c.business_date < day, pa.c.borrower_id.in_(_arrears_borrowers()))
-        .group_by(pa.c.borrower_id, pa.c.action, pa.c.template_id)
-    )
-    as_date = (lambda v: dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)  # noqa: E731
-    rows = [(r[0], r[1], r[2], as_date(r[3])) for r in conn.execute(query).all()]
-    return pl.DataFrame(rows, orient="row", schema={"borrower_id": pl.String, "action": pl.String,
-                                                     "template_id": pl.String, "last_on": pl.Date})
+    return rd.frame(
+        f"SELECT pa.borrower_id AS borrower_id, pa.action AS action, {_text(rd, 'pa.template_id')} AS template_id, "
+        f"MAX(pa.business_date) AS last_on FROM plan_actions pa WHERE pa.status = 'planned' "
+        f"AND pa.business_date < '{day.isoformat()}' AND pa.borrower_id IN ({_IN_ARREARS}) "
+        "GROUP BY pa.borrower_id, pa.action, pa.template_id",
+        {"borrower_id": pl.String, "action": pl.String, "template_id": pl.String, "last_on": pl.Date})
 
 
 def deferred(conn: Connection, day: dt.date) -> pl.DataFrame:

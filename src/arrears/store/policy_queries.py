@@ -9,14 +9,14 @@ import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from arrears.book.adjustments import pauses
 from arrears.book.balances import balances
 from arrears.policy.check.world import BORROWERS, CONTACTS, FLAGS, LOANS, World
 from arrears.store import tables as t
 from arrears.store.book_io import load_adjustments, load_book
-from arrears.store.bulk import ArrowReader, _schema_of, read_table, read_where
+from arrears.store.bulk import _CHUNK, ArrowReader, _read, _schema_of, read_table, read_where
 
 # Past this many borrowers a long IN list loses: to a temporary table of ids to join against (the
 # columnar reader), or else to reading the whole table and filtering in Polars.
@@ -27,7 +27,22 @@ _COLUMNAR_AT = 1_000
 _PAUSE_FLAGS = ("bankruptcy", "deceased", "breathing_space")
 
 
-def _rows(conn: Connection, table, key: str, ids: Sequence[str], columnar: bool = False) -> pl.DataFrame:
+def _rows(conn: Connection, table, key: str, ids: Sequence[str], columnar: bool = False,
+          columns: Sequence[str] | None = None) -> pl.DataFrame:
+    if columns is not None:
+        # Only what the rules read (a contact row has twice as many columns as the engine needs).
+        schema = {c: _schema_of(table)[c] for c in columns}
+        if columnar and len(ids) >= _COLUMNAR_AT:
+            with ArrowReader(conn) as r:
+                keys = r.keys("_world_keys", list(ids), column=key)
+                return r.frame(f'SELECT {r.columns(table, "x", columns)} FROM "{table.name}" x '
+                               f'JOIN "{keys}" k ON x."{key}" = k."{key}"', schema)
+        picked = select(*[table.c[c] for c in columns])
+        if len(ids) >= _WHOLE_TABLE_AT:
+            return _read(conn, picked, schema).filter(pl.col(key).is_in(list(ids)))
+        parts = [_read(conn, picked.where(table.c[key].in_(ids[i:i + _CHUNK])), schema)
+                 for i in range(0, len(ids), _CHUNK)]
+        return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
     if columnar and len(ids) >= _COLUMNAR_AT:
         # Many borrowers (a day's plan): join against a temporary table of their ids, read columnar,
         # rather than a long IN list. The columnar reader has its own connection and sees only what
@@ -46,12 +61,15 @@ def _zones(column: str = "zones") -> pl.Expr:
 
 
 def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
-               receivable: pl.DataFrame | None = None, *, columnar: bool = False) -> World:
+               receivable: pl.DataFrame | None = None, *, columnar: bool = False,
+               receivable_for: Sequence[str] | None = None) -> World:
     """The facts about ``borrower_ids`` that the rules read, as of business date ``day``.
 
     Contact details are the version in force on ``day``; the contact history is every stored
     contact (the engine keeps those before each action's instant); balances are the last closed
-    state's, valued on ``day``.
+    state's, valued on ``day``. ``receivable_for``: only these borrowers' loans are valued (the
+    rest have none); for a batch where only some actions carry an amount or are visits, the only
+    rules that read a balance.
     """
     ids = sorted(set(borrower_ids))
     identity = _rows(conn, t.borrowers, "borrower_id", ids, columnar)
@@ -63,7 +81,7 @@ def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
     )
     borrowers = identity.join(versions, on="borrower_id", how="left").with_columns(_zones().alias("zones"))
     references = _rows(conn, t.references, "borrower_id", ids, columnar).with_columns(_zones().alias("zones"))
-    contacts = _rows(conn, t.contacts, "borrower_id", ids, columnar).with_columns(
+    contacts = _rows(conn, t.contacts, "borrower_id", ids, columnar, columns=CONTACTS.names()).with_columns(
         pl.col("loan_ids").fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != "")),
     )
     flags = _rows(conn, t.flags, "borrower_id", ids, columnar)
@@ -71,7 +89,9 @@ def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
     loan_ids = loans["loan_id"].to_list()
     holds = _holds(conn, loans, loan_ids)
     if receivable is None:
-        receivable = _receivable(conn, loan_ids, day)
+        valued = loan_ids if receivable_for is None else \
+            loans.filter(pl.col("borrower_id").is_in(list(receivable_for)))["loan_id"].to_list()
+        receivable = _receivable(conn, valued, day)
     world = World(
         borrowers=borrowers.select([c for c in BORROWERS.names() if c in borrowers.columns]),
         references=references,

@@ -115,6 +115,20 @@ def test_arrears_optout_gb_one_reply_after_the_person_writes():
     assert blocked_by(s.decide("A2"), "ARREARS-OPTOUT")
 
 
+def test_arrears_optout_cn_an_oral_stop_earns_no_reply_when_the_person_calls_in():
+    """ARREARS-OPTOUT: "stop calling" said on a call closes the telephone (platform policy, read as a
+    cease of that channel): when the person later calls in, the lender may talk on that call, but
+    may not call back, unlike after a STOP written to an address."""
+    s = cn().flag("B1", "opt_out", "2026-03-09", value="agent_call")
+    s.contact("B1", "agent_call", f"2026-03-09T17:27:51{SH}", "cease_request", direction="inbound", address=CN_PHONE)
+    s.contact("B1", "agent_call", f"2026-03-28T17:52:50{SH}", "promise_to_pay", direction="inbound", address=CN_PHONE)
+    s.action("A1", "B1", "agent_call", f"2026-03-31T12:00:00{SH}")
+    cn_sms(s, "A2", f"2026-03-31T12:00:00{SH}")
+    out = by_id(s)
+    assert blocked_by(out["A1"], "ARREARS-OPTOUT")
+    assert allowed(out["A2"])
+
+
 # --------------------------------------------------------------------------- ARREARS-ADDRESS
 
 

@@ -34,7 +34,7 @@ COUNTS = ("sms_day", "sms_7d", "email_day", "placed_7d", "connected_day", "conve
           "party_contacts", "replies_since_optout")
 SINCE = ("days_since_conversation", "days_since_reached", "days_since_first_attempt",
          "days_since_first_contact", "days_since_pre_furnishing")
-FLAGS = ("party_refused", "inbound_after_optout")
+FLAGS = ("party_refused", "inbound_after_optout", "oral_stop_since_optout")
 
 
 def history_events(contacts: pl.DataFrame) -> pl.DataFrame:
@@ -109,6 +109,7 @@ def _event_kinds() -> list[pl.Expr]:
         kind(pl.col("ev_outcome").is_in(REFUSALS), "e_refusal"),
         kind((pl.col("ev_direction") == "inbound") & ~pl.col("ev_outcome").is_in(["opt_out", "cease_request"]),
              "e_inbound_reply"),
+        kind(pl.col("ev_outcome") == "cease_request", "e_oral_stop"),
         kind(pl.col("ev_loan_ids").list.len() == 0, "e_all_loans"),
         pl.when(pl.col("ev_loan_ids").list.len() == 1).then(pl.col("ev_loan_ids").list.first()).alias("ev_loan"),
     ]
@@ -163,6 +164,9 @@ def _pair_columns(loan_lists: bool, only: tuple[str, ...] | None = None) -> list
         days(e("e_pre_furnishing"), "days_since_pre_furnishing"),
         flag(same_person & e("e_refusal"), "party_refused"),
         flag(e("e_inbound_reply") & same_closed, "inbound_after_optout"),
+        # "Stop calling" said on the closed family: a cease of that family (FIELD-NOTES §4, US-CEASE's
+        # platform policy), which earns no reply, unlike a STOP written to an address.
+        flag(e("e_oral_stop") & same_closed, "oral_stop_since_optout"),
     ]
     return columns if only is None else [c for c in columns if c.meta.output_name() in only]
 
@@ -177,6 +181,7 @@ def _aggregations() -> list[pl.Expr]:
         pl.col("days_since_pre_furnishing").max(),
         pl.col("party_refused").max().cast(pl.Boolean),
         pl.col("inbound_after_optout").max().cast(pl.Boolean),
+        pl.col("oral_stop_since_optout").max().cast(pl.Boolean),
     ]
 
 

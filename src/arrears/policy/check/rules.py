@@ -74,8 +74,10 @@ hours_why = pl.when(~col("pref_ok").fill_null(True)).then(
 ).otherwise(pl.format("outside {}–{} local time in {}", col("hours_from_text"), col("hours_until_text"),
                       col("zones").list.join(", ")))
 at_work = col("no_calls_at_work") & col("address_used").eq_missing(col("work_phone")) & col("work_phone").is_not_null()
-optout_closed = col("opted_out") & ~(col("inbound_after_optout") & (col("replies_since_optout") < P("ARREARS-OPTOUT", "replies_after_opt_out_at_most")))
-optout_closed_us = col("opted_out") & ~(col("inbound_after_optout") & (col("replies_since_optout") < P("US-OPTOUT", "replies_after_opt_out_at_most")))
+optout_closed = col("opted_out") & ~(col("inbound_after_optout") & ~col("oral_stop_since_optout")
+    & (col("replies_since_optout") < P("ARREARS-OPTOUT", "replies_after_opt_out_at_most")))
+optout_closed_us = col("opted_out") & ~(col("inbound_after_optout") & ~col("oral_stop_since_optout")
+    & (col("replies_since_optout") < P("US-OPTOUT", "replies_after_opt_out_at_most")))
 optout_why = pl.format("the person opted out of {} at this address on {}", col("family"), col("optout_on"))
 validation_end = col("validation_sent_on") + pl.duration(days=7 + 30)  # receipt assumed 5 business days (≤ 7 days) after sending
 tcpa_consent = col("tcpa_consent") | (

@@ -191,18 +191,29 @@ def _offset_minutes(c: str) -> pl.Expr:
     return pl.when(raw == "Z").then(0).otherwise(sign * minutes)
 
 
-def honour_stated_hours(contacts: pl.DataFrame) -> pl.DataFrame:
-    """A dialer or gateway that hears "only call me between 12:00 and 14:00" stops the rest of the
-    day's outbound attempts to that borrower outside those hours (the plan was made before it was
-    said). Times compare as local wall-clock text: each ``at`` carries the borrower's own offset."""
-    said = contacts.filter((pl.col("outcome") == "preferred_hours") & pl.col("hours_from").is_not_null())
-    if said.is_empty():
-        return contacts
-    said = said.group_by("borrower_id", pl.col("at").str.slice(0, 10).alias("_day")).agg(
-        pl.col("at").min().alias("_said_at"), pl.col("hours_from").first(), pl.col("hours_to").first())
-    c = contacts.with_columns(pl.col("at").str.slice(0, 10).alias("_day")).join(
-        said.rename({"hours_from": "_from", "hours_to": "_to"}), on=["borrower_id", "_day"], how="left")
+# What, once said, ends the rest of the day's outbound attempts to that borrower: the agent flags
+# the account at once and the dialer's queue is screened again (the plan was made before it was said).
+STOPS = ("cease_request", "opt_out", "dispute", "attorney_represented", "bankruptcy", "deceased",
+         "breathing_space", "vulnerable")
+
+
+def honour_what_was_said(contacts: pl.DataFrame) -> pl.DataFrame:
+    """A dialer or gateway that hears "stop calling" (or a dispute, a lawyer, a death...) drops
+    the rest of the day's outbound attempts to that borrower; one that hears "only call me between
+    12:00 and 14:00" drops the rest of the day's attempts outside those hours. Instants compare as
+    instants; hours compare as local wall-clock text (each ``at`` carries the borrower's offset)."""
+    instant = pl.col("at").str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", time_zone="UTC")
+    c = contacts.with_columns(pl.col("at").str.slice(0, 10).alias("_day"), instant.alias("_t"))
+    stops = c.filter(pl.col("outcome").is_in(STOPS)).group_by("borrower_id", "_day").agg(
+        pl.col("_t").min().alias("_stop_t"))
+    hours = c.filter((pl.col("outcome") == "preferred_hours") & pl.col("hours_from").is_not_null()) \
+        .sort("_t").group_by("borrower_id", "_day").agg(
+            pl.col("_t").first().alias("_said_t"), pl.col("hours_from").first().alias("_from"),
+            pl.col("hours_to").first().alias("_to"))
+    c = c.join(stops, on=["borrower_id", "_day"], how="left").join(hours, on=["borrower_id", "_day"], how="left")
     local = pl.col("at").str.slice(11, 5)
-    stopped = (pl.col("direction") == "outbound") & pl.col("_said_at").is_not_null() & (pl.col("at") > pl.col("_said_at")) \
-        & ((local < pl.col("_from")) | (local >= pl.col("_to")))
-    return c.filter(~stopped).select(contacts.columns)
+    outbound = pl.col("direction") == "outbound"
+    stopped = outbound & (pl.col("_t") > pl.col("_stop_t")).fill_null(False)
+    outside = outbound & (pl.col("_t") > pl.col("_said_t")).fill_null(False) \
+        & ((local < pl.col("_from")) | (local >= pl.col("_to"))).fill_null(False)
+    return c.filter(~(stopped | outside)).select(contacts.columns)

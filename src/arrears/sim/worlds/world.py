@@ -20,7 +20,7 @@ from faker import Faker
 
 from arrears.sim.worlds import behaviour as bh
 from arrears.sim.worlds import frames as fr
-from arrears.sim.worlds.dialer import honour_stated_hours
+from arrears.sim.worlds.dialer import honour_what_was_said
 from arrears.sim.worlds.outcomes import execute_plan, inbound_calls
 from arrears.sim.worlds.people import People
 from arrears.sim.worlds.population import Book, LoanTerms, draw_book, loans_frame, with_rates
@@ -120,7 +120,7 @@ class World:
         self._last = d
         return {
             "payments": fr.concat_sorted([*paid, payments], "payment_id", fr.PAYMENTS),
-            "contacts": honour_stated_hours(fr.concat_sorted([plan.contacts, inbound.contacts], "event_id", fr.CONTACTS)),
+            "contacts": honour_what_was_said(fr.concat_sorted([plan.contacts, inbound.contacts], "event_id", fr.CONTACTS)),
             "adjustments": fr.concat_sorted([plan.adjustments], "adjustment_id", fr.ADJUSTMENTS),
         }
 
