@@ -219,6 +219,7 @@ def test_the_dialer_stops_attempts_outside_hours_stated_earlier_that_day():
 
     c = pl.DataFrame({
         "event_id": ["E1", "E2", "E3", "E4"], "borrower_id": ["B1"] * 4,
+        "channel": ["letter", "agent_call", "agent_call", "agent_call"],
         "at": ["2026-03-09T10:15:00+08:00", "2026-03-09T10:26:00+08:00", "2026-03-09T18:30:00+08:00",
                "2026-03-10T10:26:00+08:00"],
         "direction": ["inbound", "outbound", "outbound", "outbound"],
@@ -234,6 +235,7 @@ def test_the_dialer_stops_the_days_attempts_after_a_stop_is_said():
 
     c = pl.DataFrame({
         "event_id": ["E1", "E2", "E3", "E4", "E5"], "borrower_id": ["B1", "B1", "B2", "B1", "B1"],
+        "channel": ["letter", "agent_call", "agent_call", "sms", "agent_call"],
         "at": ["2026-03-09T09:15:00-05:00", "2026-03-09T09:10:00-06:00", "2026-03-09T11:00:00-05:00",
                "2026-03-09T11:30:00-05:00", "2026-03-10T10:26:00-05:00"],
         "direction": ["inbound", "outbound", "outbound", "outbound", "outbound"],
@@ -243,3 +245,20 @@ def test_the_dialer_stops_the_days_attempts_after_a_stop_is_said():
     # E2 is 10:10 in the caller's offset (after the 09:15 stop) and goes; another borrower's call
     # and the next day's plan stay; E4, later that day, goes.
     assert honour_what_was_said(c)["event_id"].to_list() == ["E1", "E3", "E5"]
+
+
+def test_the_dialer_does_not_call_back_someone_who_called_in_earlier_that_day():
+    from arrears.sim.worlds.dialer import honour_what_was_said
+
+    c = pl.DataFrame({
+        "event_id": ["I1", "C1", "E1", "C2"], "borrower_id": ["B1"] * 4,
+        "channel": ["agent_call", "agent_call", "email", "agent_call"],
+        "at": ["2025-10-24T12:10:00-04:00", "2025-10-24T16:17:34-04:00", "2025-10-24T16:30:00-04:00",
+               "2025-10-25T10:00:00-04:00"],
+        "direction": ["inbound", "outbound", "outbound", "outbound"],
+        "outcome": ["hardship", "voicemail", "delivered", "no_answer"],
+        "hours_from": [None] * 4, "hours_to": [None] * 4,
+    })
+    # The call later that day goes (US-FREQ: 7 days after a conversation); the e-mail and the next
+    # day's plan stay.
+    assert honour_what_was_said(c)["event_id"].to_list() == ["I1", "E1", "C2"]

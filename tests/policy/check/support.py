@@ -107,13 +107,14 @@ class Scenario:
     def action(self, action_id: str, borrower_id: str, action: str, at: str | None = None, *, loan_id: str | None = None,
                channel: str | None = "same", party: str = "borrower", window: tuple[str, str] | None = None,
                template_id: str | None = None, language: str | None = None, offer_amount: str | None = None,
-               pay_by: str | None = None, address: str | None = None, recording_ref: str | None = None) -> Scenario:
+               pay_by: str | None = None, address: str | None = None, recording_ref: str | None = None,
+               loans: list[str] | None = None) -> Scenario:
         if loan_id is None:
             loan_id = next(x["loan_id"] for x in self.loans if x["borrower_id"] == borrower_id)
         currency = next(x["currency"] for x in self.loans if x["loan_id"] == loan_id)
         start, end = (ts(at), ts(at)) if window is None else (ts(window[0]), ts(window[1]))
         self.actions.append({
-            "action_id": action_id, "borrower_id": borrower_id, "loan_id": loan_id, "loan_ids": [loan_id],
+            "action_id": action_id, "borrower_id": borrower_id, "loan_id": loan_id, "loan_ids": loans or [loan_id],
             "action": action, "channel": action if channel == "same" else channel, "party": party,
             "start": start, "end": end, "template_id": template_id, "language": language,
             "offer_amount": None if offer_amount is None else parse_amount(offer_amount, currency),

@@ -230,6 +230,21 @@ def test_us_freq_conversation_per_debt():
                    .decide("A1"))
 
 
+def test_us_freq_a_call_about_several_debts_is_about_each_of_them():
+    """US-FREQ: one call about L2 and L1 (the plan calls once for all of a borrower's loans) is a call
+    about L1: a conversation about L1 two days before blocks it, and so do seven calls about L1. A
+    conversation about L1 does not block a call about L2 alone (found by the simulation's oracle)."""
+    def talked() -> Scenario:
+        s = us().loan("L2", "B1", "USD", receivable="3000.00")
+        return s.contact("B1", "agent_call", "2026-04-06T10:00:00-04:00", "hardship", direction="inbound", loans=["L1"])
+    assert blocked_by(talked().action("A1", "B1", "agent_call", "2026-04-08T10:00:00-04:00", loan_id="L2",
+                                      loans=["L2", "L1"]).decide("A1"), "US-FREQ")
+    assert allowed(talked().action("A1", "B1", "agent_call", "2026-04-08T10:00:00-04:00", loan_id="L2").decide("A1"))
+    s = calls(us().loan("L2", "B1", "USD", receivable="3000.00"), [6, 7, 8, 9, 10, 11, 12], loans=["L1"])
+    assert blocked_by(s.action("A1", "B1", "agent_call", "2026-04-12T15:00:00-04:00", loan_id="L2",
+                               loans=["L2", "L1"]).decide("A1"), "US-FREQ")
+
+
 def test_us_freq_contact_naming_no_loan_counts_for_every_loan():
     """US-FREQ: calls naming no loan count for L1 and for L2."""
     for loan in ("L1", "L2"):

@@ -115,21 +115,28 @@ def _event_kinds() -> list[pl.Expr]:
     ]
 
 
-def _about_loan(loan_lists: bool) -> pl.Expr:
-    """The event is about the action's loan: it names no loan, or names it. Events naming one loan
-    compare a string; the list is only carried into the pairs when some event names several."""
-    one = pl.col("e_all_loans") | (pl.col("ev_loan") == pl.col("loan_id"))
-    return one | pl.col("ev_loan_ids").list.contains(pl.col("loan_id")) if loan_lists else one
+def _about_loan(loan_lists: bool, action_lists: bool = False) -> pl.Expr:
+    """The event is about one of the action's loans: it names no loan, or names one of them (a call
+    about three loans is about each: a conversation about any of them counts against it). Events
+    naming one loan compare a string; the lists are only carried into the pairs when some event or
+    some action names several."""
+    if not action_lists:
+        one = pl.col("e_all_loans") | (pl.col("ev_loan") == pl.col("loan_id"))
+        return one | pl.col("ev_loan_ids").list.contains(pl.col("loan_id")) if loan_lists else one
+    one = pl.col("e_all_loans") | pl.col("loan_ids").list.contains(pl.col("ev_loan")).fill_null(False)
+    if not loan_lists:
+        return one
+    return one | (pl.col("ev_loan_ids").list.set_intersection(pl.col("loan_ids")).list.len() > 0)
 
 
-def _pair_columns(loan_lists: bool, only: tuple[str, ...] | None = None) -> list[pl.Expr]:
+def _pair_columns(loan_lists: bool, only: tuple[str, ...] | None = None, action_lists: bool = False) -> list[pl.Expr]:
     """Per (action, contact) pair: what the contact contributes to each fact, as plain columns.
 
     Computed over the whole pairs frame at once, so that the group-by that follows only sums,
     takes minima and maxima of columns (Polars' fast path), never filters inside a group."""
     dd = (pl.col("d") - pl.col("ev_day")).dt.total_days()
     same_person = pl.col("ev_party") == pl.col("party")
-    about_loan = _about_loan(loan_lists)
+    about_loan = _about_loan(loan_lists, action_lists)
     day0, week, month = dd == 0, dd <= 6, dd <= 29  # every event here is before the action: dd >= 0
     work = (pl.col("ev_address") == pl.col("work_phone")).fill_null(False)
     same_closed = (pl.col("ev_family") == pl.col("family")) & (
@@ -211,28 +218,31 @@ def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFra
     return zoned_events.select(keep), loan_lists
 
 
-def _pairs(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.LazyFrame, bool]:
+def _pairs(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.LazyFrame, bool, bool]:
     """(action, zone, event) pairs of one borrower and zone, lazily: Polars fuses the join, the
-    pair columns and the group-by that read them."""
+    pair columns and the group-by that read them. Also whether some event, and whether some
+    action, is about several loans (their lists then go into the pairs)."""
     ev, loan_lists = _zoned_events(zoned, events)
-    return zoned.lazy().select(_ACTION_SIDE).join(ev.lazy(), on="bz", how="inner"), loan_lists
+    action_lists = bool(zoned.height) and bool((zoned["loan_ids"].list.len() > 1).any())
+    side = [*_ACTION_SIDE, *(["loan_ids"] if action_lists else [])]
+    return zoned.lazy().select(side).join(ev.lazy(), on="bz", how="inner"), loan_lists, action_lists
 
 
 def history_facts(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """Per (action, zone) row (``zrow``): every count and "days since" fact from the stored contacts."""
-    pairs, loan_lists = _pairs(zoned, events)
+    pairs, loan_lists, action_lists = _pairs(zoned, events)
     pairs = pairs.filter(pl.col("ev_at") < pl.col("start"))
-    facts = pairs.with_columns(_pair_columns(loan_lists)).group_by("zrow").agg(_aggregations())
+    facts = pairs.with_columns(_pair_columns(loan_lists, action_lists=action_lists)).group_by("zrow").agg(_aggregations())
     return facts.join(_first_attempt(pairs, loan_lists), on="zrow", how="left").collect()
 
 
 def batch_counts(zoned: pl.DataFrame, planned: pl.DataFrame) -> pl.DataFrame:
     """Per pair (action ``zrow``, earlier action ``j`` of its borrower): the counts ``j`` adds if it
     is allowed. Pairs that add nothing are left out."""
-    pairs, loan_lists = _pairs(zoned, planned)
+    pairs, loan_lists, action_lists = _pairs(zoned, planned)
     return (
         pairs.filter(pl.col("j") < pl.col("seq"))
-        .select("zrow", "j", *_pair_columns(loan_lists, only=COUNTS))
+        .select("zrow", "j", *_pair_columns(loan_lists, only=COUNTS, action_lists=action_lists))
         .filter(pl.any_horizontal(pl.col(c) > 0 for c in COUNTS))
         .collect()
     )

@@ -193,6 +193,7 @@ def _offset_minutes(c: str) -> pl.Expr:
 
 # What, once said, ends the rest of the day's outbound attempts to that borrower: the agent flags
 # the account at once and the dialer's queue is screened again (the plan was made before it was said).
+TELEPHONE_CHANNELS = ("agent_call", "robocall")
 STOPS = ("cease_request", "opt_out", "dispute", "attorney_represented", "bankruptcy", "deceased",
          "breathing_space", "vulnerable")
 
@@ -200,20 +201,27 @@ STOPS = ("cease_request", "opt_out", "dispute", "attorney_represented", "bankrup
 def honour_what_was_said(contacts: pl.DataFrame) -> pl.DataFrame:
     """A dialer or gateway that hears "stop calling" (or a dispute, a lawyer, a death...) drops
     the rest of the day's outbound attempts to that borrower; one that hears "only call me between
-    12:00 and 14:00" drops the rest of the day's attempts outside those hours. Instants compare as
+    12:00 and 14:00" drops the rest of the day's attempts outside those hours; after the borrower
+    has called in, the calls planned for later that day are not made. Instants compare as
     instants; hours compare as local wall-clock text (each ``at`` carries the borrower's offset)."""
     instant = pl.col("at").str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", time_zone="UTC")
     c = contacts.with_columns(pl.col("at").str.slice(0, 10).alias("_day"), instant.alias("_t"))
     stops = c.filter(pl.col("outcome").is_in(STOPS)).group_by("borrower_id", "_day").agg(
         pl.col("_t").min().alias("_stop_t"))
+    # Somebody who has just called us has been talked to: the call planned for later is not made
+    # (US-FREQ counts 7 days from any telephone conversation, an inbound one included).
+    talked = c.filter((pl.col("direction") == "inbound") & pl.col("channel").is_in(TELEPHONE_CHANNELS)) \
+        .group_by("borrower_id", "_day").agg(pl.col("_t").min().alias("_talk_t"))
     hours = c.filter((pl.col("outcome") == "preferred_hours") & pl.col("hours_from").is_not_null()) \
         .sort("_t").group_by("borrower_id", "_day").agg(
             pl.col("_t").first().alias("_said_t"), pl.col("hours_from").first().alias("_from"),
             pl.col("hours_to").first().alias("_to"))
-    c = c.join(stops, on=["borrower_id", "_day"], how="left").join(hours, on=["borrower_id", "_day"], how="left")
+    c = c.join(stops, on=["borrower_id", "_day"], how="left").join(hours, on=["borrower_id", "_day"], how="left") \
+        .join(talked, on=["borrower_id", "_day"], how="left")
     local = pl.col("at").str.slice(11, 5)
     outbound = pl.col("direction") == "outbound"
     stopped = outbound & (pl.col("_t") > pl.col("_stop_t")).fill_null(False)
     outside = outbound & (pl.col("_t") > pl.col("_said_t")).fill_null(False) \
         & ((local < pl.col("_from")) | (local >= pl.col("_to"))).fill_null(False)
-    return c.filter(~(stopped | outside)).select(contacts.columns)
+    called_back = outbound & pl.col("channel").is_in(TELEPHONE_CHANNELS) & (pl.col("_t") > pl.col("_talk_t")).fill_null(False)
+    return c.filter(~(stopped | outside | called_back)).select(contacts.columns)
