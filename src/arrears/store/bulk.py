@@ -14,6 +14,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, select
 
 _CHUNK = 5_000
 _COPY_SLICE = 100_000
+_SQLITE_MMAP = 4 << 30
 
 
 def _csv_safe(dtype: pl.DataType) -> bool:
@@ -209,6 +210,13 @@ class ArrowReader:
             import adbc_driver_sqlite.dbapi as adbc_sqlite
 
             self._adbc = adbc_sqlite.connect(url.database)
+            with self._adbc.cursor() as cur:
+                # This connection only reads (and keeps its key tables): pages mapped rather than
+                # copied through read() calls (up to SQLite's own cap, 2 GB by default), and key
+                # tables in memory, not in a temporary file.
+                for pragma in (f"mmap_size = {_SQLITE_MMAP}", "temp_store = MEMORY"):
+                    cur.execute(f"PRAGMA {pragma}")
+                    cur.fetchall()
         elif self.dialect == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc_pg
 
