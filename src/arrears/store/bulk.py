@@ -110,6 +110,11 @@ def _executemany(conn: Connection, table: Table, frame: pl.DataFrame, suffix: st
             # ('2026-03-02 01:02:03.456789'), the text its bind processor writes for a UTC value.
             columns.append(series.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f").to_list())
             continue
+        if dialect.name == "sqlite" and series.dtype == pl.Boolean:
+            # And a boolean: SQLAlchemy's SQLite processor writes 1 or 0 (the close's history has one
+            # per movement and per allocation, a Python call each otherwise).
+            columns.append(series.cast(pl.Int64).to_list())
+            continue
         values = series.to_list()
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
