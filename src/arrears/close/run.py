@@ -118,8 +118,9 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         new = io.read_new_loans(rd, day, products)
         # Touched: what the watch says must be stepped, every loan with a fact of today (or a late
         # one), and the loans starting. The rest are quiet: their stored state is their state today.
+        due_watch, unwatched = io.read_due_watch(rd, day)
         touched = pl.concat([
-            io.read_due_ids(rd, day), applied_payments["loan_id"], applied_decisions["loan_id"], new["loan_id"],
+            due_watch["loan_id"], unwatched, applied_payments["loan_id"], applied_decisions["loan_id"], new["loan_id"],
         ]).unique()
         keys = rd.keys("_close_touched", touched)
         terms = io.read_terms(rd, keys, products).filter(
@@ -131,7 +132,9 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         if not whole.is_empty():
             w = io.read_book(rd, rd.keys("_close_whole", whole))
             stored = Book(pl.concat([stored.loans, w.loans]), pl.concat([stored.inst, w.inst]))
-        old_watch = io.read_watch(rd, keys)
+        # The due loans' watch rows are read already; only the others touched (by a fact) are left.
+        others = touched.filter(~touched.is_in(due_watch["loan_id"].implode()))
+        old_watch = pl.concat([due_watch, io.read_watch(rd, rd.keys("_close_watch", others))])
         quiet_ahead = io.read_quiet_stocks(rd, day)
         ahead = stored.loans.filter(pl.col("as_of") >= day)
         if not ahead.is_empty():
@@ -228,19 +231,24 @@ def _plus(a: pl.DataFrame, b: pl.DataFrame, sign: int) -> pl.DataFrame:
     return both.group_by(keys).agg(pl.col(values).sum()).select(QUIET_TOTALS.names()).cast(dict(QUIET_TOTALS))
 
 
-def _changed_rows(new: pl.DataFrame, old: pl.DataFrame, ignore: tuple[str, ...] = ()) -> pl.DataFrame:
-    """The rows of ``new`` that ``old`` does not hold exactly (``ignore`` aside)."""
-    cols = [c for c in new.columns if c not in ignore]
-    return new.join(old.select(cols), on=cols, how="anti", nulls_equal=True)
+def _changed_rows(new: pl.DataFrame, old: pl.DataFrame, keys: list[str], ignore: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The rows of ``new`` that ``old`` does not hold exactly (``ignore`` aside); both unique by ``keys``."""
+    # Joined on the key alone and compared column by column: cheaper than hashing whole rows.
+    cols = [c for c in new.columns if c not in ignore and c not in keys]
+    was = old.select(*keys, *[pl.col(c).alias(f"{c}__was") for c in cols], pl.lit(True).alias("__old"))
+    differs = pl.col("__old").is_null()
+    for c in cols:
+        differs = differs | ~pl.col(c).eq_missing(pl.col(f"{c}__was"))
+    return new.join(was, on=keys, how="left").filter(differs).select(new.columns)
 
 
 def _save(conn: Connection, stored: Book, out: Book, old_watch: pl.DataFrame, watch: pl.DataFrame) -> None:
     """Write only what changed, row by row: a stepped loan whose state moved only in date keeps its
     row (dated the day it last changed), and so do its unchanged instalments and its watch row."""
     # In key order: each page of the table is visited once.
-    upsert_frame(conn, t.loan_state, _changed_rows(out.loans, stored.loans, ignore=("as_of",)).sort("loan_id"))
-    upsert_frame(conn, t.instalment_state, _changed_rows(out.inst, stored.inst).sort("loan_id", "n"))
+    upsert_frame(conn, t.loan_state, _changed_rows(out.loans, stored.loans, ["loan_id"], ignore=("as_of",)).sort("loan_id"))
+    upsert_frame(conn, t.instalment_state, _changed_rows(out.inst, stored.inst, ["loan_id", "n"]).sort("loan_id", "n"))
     # Instalments can also go: a rebuilt schedule may be shorter than the one it replaces.
     gone = stored.inst.select("loan_id", "n").join(out.inst.select("loan_id", "n"), on=["loan_id", "n"], how="anti")
     io.delete_instalments(conn, gone)
-    upsert_frame(conn, t.loan_watch, _changed_rows(watch, old_watch).sort("loan_id"))
+    upsert_frame(conn, t.loan_watch, _changed_rows(watch, old_watch, ["loan_id"]).sort("loan_id"))

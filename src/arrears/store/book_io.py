@@ -218,18 +218,20 @@ def _adjustments_frame(a: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def read_due_ids(rd: ArrowReader, day: dt.date) -> pl.Series:
-    """Loans the close must step on ``day`` whatever happens: their watch says so, or they have none
-    (a book stored before the incremental close)."""
-    due = rd.frame(f"SELECT loan_id FROM loan_watch WHERE quiet_until IS NULL OR quiet_until < {_d(day)}",
-                   {"loan_id": pl.String})["loan_id"]
+def read_due_watch(rd: ArrowReader, day: dt.date) -> tuple[pl.DataFrame, pl.Series]:
+    """The loans the close must step on ``day`` whatever happens: the watch rows of those whose quiet
+    span has ended (or that change every day), and the ids of the loans with no watch row (a book
+    stored before the incremental close). The rows are the ones the close needs anyway (what it
+    takes back from the snapshots), so they are read here once, not again by key."""
+    due = rd.frame(f"SELECT {rd.columns(t.loan_watch, 'w', WATCH.names())} FROM loan_watch w "
+                   f"WHERE w.quiet_until IS NULL OR w.quiet_until < {_d(day)}", dict(WATCH)).select(WATCH.names())
     counts = rd.frame("SELECT (SELECT COUNT(*) FROM loan_state) AS s, (SELECT COUNT(*) FROM loan_watch) AS w",
                       {"s": pl.Int64, "w": pl.Int64}).row(0)
+    unwatched = pl.Series("loan_id", [], pl.String)
     if counts[0] != counts[1]:
         unwatched = rd.frame("SELECT s.loan_id FROM loan_state s WHERE NOT EXISTS "
-                             "(SELECT 1 FROM loan_watch w WHERE w.loan_id = s.loan_id)", {"loan_id": pl.String})
-        due = pl.concat([due, unwatched["loan_id"]])
-    return due
+                             "(SELECT 1 FROM loan_watch w WHERE w.loan_id = s.loan_id)", {"loan_id": pl.String})["loan_id"]
+    return due, unwatched
 
 
 def read_new_loans(rd: ArrowReader, day: dt.date, products: dict[str, Product]) -> pl.DataFrame:

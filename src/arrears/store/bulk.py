@@ -14,6 +14,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, select
 
 _CHUNK = 5_000
 _COPY_SLICE = 100_000
+_SQLITE_MMAP = 4 << 30
 
 
 def _csv_safe(dtype: pl.DataType) -> bool:
@@ -108,6 +109,11 @@ def _executemany(conn: Connection, table: Table, frame: pl.DataFrame, suffix: st
             # Likewise a timestamp: SQLAlchemy's SQLite DATETIME text of the UTC wall time
             # ('2026-03-02 01:02:03.456789'), the text its bind processor writes for a UTC value.
             columns.append(series.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f").to_list())
+            continue
+        if dialect.name == "sqlite" and series.dtype == pl.Boolean:
+            # And a boolean: SQLAlchemy's SQLite processor writes 1 or 0 (the close's history has one
+            # per movement and per allocation, a Python call each otherwise).
+            columns.append(series.cast(pl.Int64).to_list())
             continue
         values = series.to_list()
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -209,6 +215,13 @@ class ArrowReader:
             import adbc_driver_sqlite.dbapi as adbc_sqlite
 
             self._adbc = adbc_sqlite.connect(url.database)
+            with self._adbc.cursor() as cur:
+                # This connection only reads (and keeps its key tables): pages mapped rather than
+                # copied through read() calls (up to SQLite's own cap, 2 GB by default), and key
+                # tables in memory, not in a temporary file.
+                for pragma in (f"mmap_size = {_SQLITE_MMAP}", "temp_store = MEMORY"):
+                    cur.execute(f"PRAGMA {pragma}")
+                    cur.fetchall()
         elif self.dialect == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc_pg
 
