@@ -83,7 +83,7 @@ def add_months(day: dt.date, months: int, keep_day: int | None = None) -> dt.dat
 # --- the columnar rule ----------------------------------------------------------------------------
 #
 # Everything below works on NumPy arrays of many loans at once; ``schedule_frame`` is its Polars
-# face and ``build`` / ``due_dates`` / ``periodic_rate`` call it on one loan, so there is a single
+# face and ``build`` / ``due_dates`` / ``periodic_rate`` call it on one loan's arrays, so there is a single
 # implementation of the schedule whatever the caller. Dates are days since 1970-01-01 (Polars'
 # own Date representation); rates are exact fractions num / den of int64 arrays.
 
@@ -221,11 +221,16 @@ def _absmax(x: np.ndarray) -> int:
     return int(np.abs(x).max()) if x.size else 0
 
 
-def _times(amount: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def _wide(amount: int, num: np.ndarray, den: np.ndarray) -> bool:
+    """Whether amount x num / den could overflow int64 in ``_times``."""
+    return 2 * amount * _absmax(num) + 2 * _absmax(den) > _INT64_MAX
+
+
+def _times(amount: np.ndarray, num: np.ndarray, den: np.ndarray, wide: bool | None = None) -> np.ndarray:
     """amount x num / den, rounded half-up (away from zero), in integers: exactly
     ``round_half_up(amount * Fraction(num, den))``. In int64 when no intermediate can overflow,
-    otherwise in Python integers (huge loans only)."""
-    if 2 * _absmax(amount) * _absmax(num) + 2 * _absmax(den) > _INT64_MAX:
+    otherwise (``wide``) in Python integers (huge loans only)."""
+    if wide if wide is not None else _wide(_absmax(amount), num, den):
         amount, num, den = (np.asarray(x).astype(object) for x in (amount, num, den))
     twice = 2 * amount * num
     up = (twice + den) // (2 * den)
@@ -317,56 +322,61 @@ def _annuity_amounts(
     balance = P.copy()
     amort = P.astype(np.float64)  # the exact amortisation's balance, in float64
     err = np.zeros(P.size)  # a bound on |amort - exact|
-    neg_n = -n
-    for k in range(1, int(n[0]) + 1):
-        m = int(np.searchsorted(neg_n, -k, side="right"))  # loans with n >= k
-        b = balance[:m]
-        regular = _times(b, rn[:m], rd[:m])
-        interest = regular if k > 1 else _times(b, r1n[:m], r1d[:m])
-        before = amort[:m]
-        after = before * g[:m] - pmt[:m]
-        with np.errstate(invalid="ignore", over="ignore"):
-            err[:m] = (err[:m] * g[:m] * (1 + 4 * _EPS) + e_pmt[:m]
-                       + 8 * _EPS * (np.abs(before) * g[:m] + np.abs(pmt[:m]) + np.abs(after)))
-        amort[:m] = after
-        # Steer: hi when paying lo would leave the balance more than half a unit above the exact one.
-        left = b + regular - lo[:m]  # the balance after paying lo
-        miss = left.astype(np.float64) - after
-        take_hi = miss > 0.5
-        with np.errstate(invalid="ignore"):
+    # Whether interest needs Python integers (decided once: amounts never exceed P + its interest + 1).
+    top = _absmax(P) + math.ceil(_absmax(P) * float(np.max(rf)) * 1.01) + 3
+    wide = _wide(top, rn, rd) or _wide(_absmax(P), r1n, r1d)
+    running = np.searchsorted(-n, -np.arange(int(n[0]) + 2), side="right")  # loans with n >= k
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for k in range(1, int(n[0]) + 1):
+            m, m_next, m_after = int(running[k]), int(running[k + 1]), int(running[min(k + 2, n[0] + 1)])
+            b, lo_k, hi_k, g_k, pmt_k = balance[:m], lo[:m], hi[:m], g[:m], pmt[:m]
+            regular = _times(b, rn[:m], rd[:m], wide)
+            interest = regular if k > 1 else _times(b, r1n[:m], r1d[:m], wide)
+            before = amort[:m]
+            after = before * g_k - pmt_k
+            err[:m] = (err[:m] * g_k * (1 + 4 * _EPS) + e_pmt[:m]
+                       + 8 * _EPS * (np.abs(before) * g_k + np.abs(pmt_k) + np.abs(after)))
+            amort[:m] = after
+            # Steer: hi when paying lo would leave the balance more than half a unit above the exact one.
+            left = b + regular - lo_k  # the balance after paying lo
+            miss = left.astype(np.float64) - after
+            take_hi = miss > 0.5
             unsure = ~(np.abs(miss - 0.5) > 2 * err[:m] + 8 * _EPS * (np.abs(miss) + np.abs(after)))
-        # The one before the last looks ahead: the last pays what is left plus its interest
-        # (f(x) = x + interest on x), which should land nearest the payment; lo on a tie.
-        ahead = np.flatnonzero(n[:m] == k + 1)
-        if ahead.size:
-            x = (b + regular - hi[:m])[ahead]
-            f_hi = x + _times(x, rn[ahead], rd[ahead])
-            f_lo = x + 1 + _times(x + 1, rn[ahead], rd[ahead])
-            twice_mid = (f_hi + f_lo).astype(np.float64)
-            take_hi[ahead] = 2 * pmt[ahead] < twice_mid
-            with np.errstate(invalid="ignore"):
+            # The one before the last (n = k + 1: positions m_after..m_next) looks ahead: the last pays
+            # what is left plus its interest (f(x) = x + interest on x), which should land nearest
+            # the payment; lo on a tie.
+            ahead = slice(m_after, m_next)
+            if m_next > m_after:
+                x = left[ahead] - (hi_k[ahead] - lo_k[ahead])
+                f_hi = x + _times(x, rn[ahead], rd[ahead], wide)
+                f_lo = x + 1 + _times(x + 1, rn[ahead], rd[ahead], wide)
+                twice_mid = (f_hi + f_lo).astype(np.float64)
+                take_hi[ahead] = 2 * pmt[ahead] < twice_mid
                 unsure[ahead] = ~(np.abs(2 * pmt[ahead] - twice_mid) > 4 * e_pmt[ahead] + 8 * _EPS * np.abs(twice_mid))
-        unsure = (unsure | always_exact) & (lo[:m] != hi[:m]) & (n[:m] != k)
-        for i in np.flatnonzero(unsure):
-            ex = exact_of(int(i))
-            exact_balance = ex.balance_after(k)
-            with localcontext() as ctx:
-                ctx.prec = 50  # the misses too: at the default 28 digits a near-tie becomes a tie
-                if n[i] == k + 1:
-                    x = int(b[i] + regular[i] - hi[i])
-                    r = Fraction(int(rn[i]), int(rd[i]))
-                    miss_lo = abs(x + 1 + round_half_up((x + 1) * r) - ex.pmt)
-                    miss_hi = abs(x + round_half_up(x * r) - ex.pmt)
-                else:
-                    miss_lo = abs(int(left[i]) - exact_balance)
-                    miss_hi = abs(int(left[i]) - 1 - exact_balance)
-            take_hi[i] = miss_hi < miss_lo
-        pay = np.where(take_hi, hi[:m], lo[:m])
-        paid = np.where(n[:m] == k, b, np.minimum(np.maximum(pay - regular, 0), b))
-        rows = start[:m] + (k - 1)
-        out_p[rows] = paid
-        out_i[rows] = interest
-        balance[:m] = b - paid
+            unsure[m_next:] = False  # the last instalment takes the rest
+            if always_exact:
+                unsure[:m_next] = True
+            unsure &= lo_k != hi_k
+            for i in np.flatnonzero(unsure):
+                ex = exact_of(int(i))
+                exact_balance = ex.balance_after(k)
+                with localcontext() as ctx:
+                    ctx.prec = 50  # the misses too: at the default 28 digits a near-tie becomes a tie
+                    if n[i] == k + 1:
+                        x = int(b[i] + regular[i] - hi[i])
+                        r = Fraction(int(rn[i]), int(rd[i]))
+                        miss_lo = abs(x + 1 + round_half_up((x + 1) * r) - ex.pmt)
+                        miss_hi = abs(x + round_half_up(x * r) - ex.pmt)
+                    else:
+                        miss_lo = abs(int(left[i]) - exact_balance)
+                        miss_hi = abs(int(left[i]) - 1 - exact_balance)
+                take_hi[i] = miss_hi < miss_lo
+            paid = np.minimum(np.maximum(np.where(take_hi, hi_k, lo_k) - regular, 0), b)
+            paid[m_next:] = b[m_next:]
+            rows = start[:m] + (k - 1)
+            out_p[rows] = paid
+            out_i[rows] = interest
+            balance[:m] = b - paid
     return out_p, out_i
 
 
@@ -425,19 +435,13 @@ def _roll_days(days: np.ndarray, rule: str, calendar: str) -> np.ndarray:
     if rule == "none" or days.size == 0:
         return days
     low, high = int(days.min()), int(days.max())
-    if high - low < 200_000:
+    if high - low <= 4 * days.size + 64:  # dense: a table of every day in the span
         span = np.arange(low, high + 1)
         table = np.array([(roll(_EPOCH + dt.timedelta(days=int(d)), rule, calendar) - _EPOCH).days for d in span])
         return table[days - low]
     distinct, where = np.unique(days, return_inverse=True)
     table = np.array([(roll(_EPOCH + dt.timedelta(days=int(d)), rule, calendar) - _EPOCH).days for d in distinct])
     return table[where]
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    business_day_rule: str
-    calendar: str
 
 
 SCHEDULE_SCHEMA = pl.Schema(
@@ -452,6 +456,24 @@ SCHEDULE_SCHEMA = pl.Schema(
 )
 
 
+def _schedule(a: _Loans, rules: Sequence[tuple[np.ndarray, str, str]]) -> tuple[np.ndarray, ...]:
+    """(loan, n, due, adjusted due, principal, interest) arrays: the schedule rule over many loans.
+
+    ``rules``: (loans mask, business-day rule, calendar) for the loans that roll their due dates."""
+    if (a.method < 0).any():
+        raise ValueError("unknown method")
+    loan, k, k_date = _rows(a)
+    due = _due_days(a, loan, k_date)
+    principal, interest = _amounts(a, loan, k)
+    adjusted = due.copy()
+    for mask, rule, calendar in rules:
+        if rule == "none":
+            continue
+        rows = mask[loan]
+        adjusted[rows] = _roll_days(due[rows], rule, calendar)
+    return loan, k + 1, due, adjusted, principal, interest
+
+
 def schedule_frame(loans: pl.DataFrame, products: Mapping[str, object]) -> pl.DataFrame:
     """The contractual schedules of many loans, in ``SCHEDULE_SCHEMA``: the schedule rule.
 
@@ -462,25 +484,17 @@ def schedule_frame(loans: pl.DataFrame, products: Mapping[str, object]) -> pl.Da
     """
     if loans.is_empty():
         return pl.DataFrame(schema=SCHEDULE_SCHEMA)
-    a = _loans_of(loans)
-    if (a.method < 0).any():
-        raise ValueError("unknown method")
-    loan, k, k_date = _rows(a)
-    due = _due_days(a, loan, k_date)
-    principal, interest = _amounts(a, loan, k)
-    adjusted = due.copy()
     codes = (loans.get_column("product").fill_null("default") if "product" in loans.columns
              else pl.Series("product", ["default"] * loans.height))
+    rules = []
     for code in codes.unique().to_list():
         product = products[code]
-        if product.business_day_rule == "none":
-            continue
-        rows = (codes == code).to_numpy()[loan]
-        adjusted[rows] = _roll_days(due[rows], product.business_day_rule, product.calendar)
+        rules.append(((codes == code).to_numpy(), product.business_day_rule, product.calendar))
+    loan, n, due, adjusted, principal, interest = _schedule(_loans_of(loans), rules)
     return pl.DataFrame(
         {
             "loan_id": loans.get_column("loan_id").gather(loan),
-            "n": pl.Series(k + 1, dtype=pl.Int32),
+            "n": pl.Series(n, dtype=pl.Int32),
             "due_on": pl.Series(due.astype(np.int32)).cast(pl.Date),
             "adjusted_due_on": pl.Series(adjusted.astype(np.int32)).cast(pl.Date),
             "principal": pl.Series(principal, dtype=pl.Int64),
@@ -490,30 +504,22 @@ def schedule_frame(loans: pl.DataFrame, products: Mapping[str, object]) -> pl.Da
     )
 
 
-# --- one loan: the same rule on a one-row frame ---------------------------------------------------
-
-
-def _frame_of(terms: LoanTerms) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "loan_id": [""], "principal": [terms.principal], "annual_rate_nano": [terms.annual_rate_nano],
-            "term": [terms.term], "frequency": [terms.frequency], "method": [terms.method],
-            "disbursed_on": [terms.disbursed_on], "first_due_on": [terms.first_due_on],
-            "period_days": [terms.period_days],
-        },
-        schema_overrides={"first_due_on": pl.Date, "period_days": pl.Int64, "principal": pl.Int64,
-                          "annual_rate_nano": pl.Int64, "term": pl.Int64},
-    )
+# --- one loan: the same rule on one loan's arrays ---------------------------------------------------
 
 
 def build(
     terms: LoanTerms, *, business_day_rule: str = "none", calendar: str = "NONE"
 ) -> tuple[Instalment, ...]:
-    """The contractual schedule of one loan (``schedule_frame`` on a one-row frame)."""
+    """The contractual schedule of one loan: the schedule rule (``_schedule``) on one loan."""
     if terms.method not in _METHOD_CODE:
         raise ValueError(f"unknown method {terms.method!r}")
-    frame = schedule_frame(_frame_of(terms), {"default": _Rule(business_day_rule, calendar)})
-    return tuple(Instalment(*r) for r in frame.drop("loan_id").iter_rows())
+    _, n, due, adjusted, principal, interest = _schedule(
+        _one(terms), [(np.ones(1, dtype=bool), business_day_rule, calendar)])
+    day = lambda d: _EPOCH + dt.timedelta(days=d)  # noqa: E731
+    return tuple(
+        Instalment(k, day(d), day(a), p, i)
+        for k, d, a, p, i in zip(n.tolist(), due.tolist(), adjusted.tolist(), principal.tolist(), interest.tolist())
+    )
 
 
 def due_dates(terms: LoanTerms) -> tuple[dt.date, ...]:

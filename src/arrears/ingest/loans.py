@@ -14,7 +14,7 @@ from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
 from arrears.store.book_io import load_products
-from arrears.store.bulk import insert_frame, read_table
+from arrears.store.bulk import insert_frame, insert_frame_bulk, read_table
 
 REQUIRED = (
     "loan_id", "borrower_id", "currency", "principal", "annual_rate", "term", "frequency",
@@ -132,5 +132,5 @@ def apply(
     sched = schedule_frame(
         new.rename({"principal_minor": "principal"}), products
     ).rename({"principal": "principal_minor", "interest": "interest_minor"})
-    insert_frame(conn, t.schedule, sched)
+    insert_frame_bulk(conn, t.schedule, sched)
     return new.height, []
