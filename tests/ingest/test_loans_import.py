@@ -350,3 +350,45 @@ def test_a_long_problem_line_stays_on_one_line(book, db_url, cli, tmp_path):
     assert result.exit_code == 2
     line = next(ln for ln in result.output.splitlines() if PROBLEM_LINE.match(ln))
     assert line.rstrip().endswith("is not known (import borrowers first)"), result.output
+
+
+# --------------------------------------------------------------------------- a big load: indexes rebuilt
+
+
+def _schedule_indexes(engine) -> list[str]:
+    from sqlalchemy import inspect
+
+    return sorted(ix["name"] for ix in inspect(engine).get_indexes("schedule"))
+
+
+def test_a_big_load_rebuilds_the_schedule_index_and_a_failure_leaves_it(book, tmp_path, monkeypatch):
+    """A load that outnumbers the stored schedule drops its secondary index and builds it again in
+    the import's transaction: afterwards the index is there; when the import fails after the
+    schedule was written (here in ``after``), nothing of it lands and the index is still there."""
+    from arrears.store import bulk
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    assert _schedule_indexes(book) == ["ix_schedule_adjusted_due_on"]
+    path = write_csv(tmp_path / "loans.csv", [loan(f"L{i:03d}") for i in range(30)], LOAN_COLUMNS)
+    before = snapshot(book)
+
+    def fail(conn):
+        # The rows and the rebuilt index are visible inside the transaction...
+        assert conn.execute(select(t.schedule.c.n)).all()
+        raise RuntimeError("after the schedule was written")
+
+    with pytest.raises(RuntimeError):
+        imp(book, "loans", path, after=fail)
+    assert snapshot(book) == before
+    assert _schedule_indexes(book) == ["ix_schedule_adjusted_due_on"]
+
+    # ... and a load that succeeds keeps both, and the index answers queries by due date.
+    assert imp(book, "loans", path).rows_added == 30
+    assert _schedule_indexes(book) == ["ix_schedule_adjusted_due_on"]
+    with book.connect() as conn:
+        due = conn.execute(select(t.schedule.c.loan_id).where(t.schedule.c.adjusted_due_on <= dt.date(2026, 2, 28))).all()
+    assert len(due) == 30  # the first instalment of each (15 February 2026)
+    # Re-running the same file changes nothing (and rebuilds nothing: nothing is new).
+    after = snapshot(book)
+    assert imp(book, "loans", path).rows_added == 0
+    assert snapshot(book) == after
