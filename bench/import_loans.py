@@ -119,8 +119,7 @@ PHASES = {
     "stored loans": ("arrears.ingest.loans", "read_table"),
     "convert": ("arrears.ingest.loans", "normalise"),
     "schedules": ("arrears.ingest.loans", "schedule_frame"),
-    "write loans": ("arrears.ingest.loans", "insert_frame"),
-    "write schedule": ("arrears.ingest.loans", "insert_frame_bulk"),
+    "write": ("arrears.ingest.loans", "insert_frame_bulk"),  # per table: "write loans", "write schedule"
 }
 spent: dict[str, float] = {}
 
@@ -134,10 +133,11 @@ def _time_phases() -> None:
 
         def timed(*a, __inner=inner, __phase=phase, **k):
             start = time.perf_counter()
+            label = f"{__phase} {a[1].name}" if __phase == "write" else __phase
             try:
                 return __inner(*a, **k)
             finally:
-                spent[__phase] = spent.get(__phase, 0.0) + time.perf_counter() - start
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
 
         setattr(mod, name, timed)
 

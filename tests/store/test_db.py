@@ -155,3 +155,32 @@ def test_a_big_bulk_insert_that_fails_leaves_rows_and_indexes_as_they_were(db_ur
         assert conn.execute(select(func.count()).select_from(loans)).scalar_one() == 3
     assert indexes() == ["ix_loans_borrower"]
     eng.dispose()
+
+
+def test_a_big_bulk_insert_still_refuses_a_row_whose_parent_is_missing(db_url, monkeypatch):
+    """On PostgreSQL the bulk path drops the foreign key and adds it back after the load; adding
+    it back validates every row, so a schedule row of an unknown loan still fails the transaction
+    (and, on SQLite, the row-by-row check does), leaving the constraint in place."""
+    import datetime as dt
+
+    import polars as pl
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy.exc import IntegrityError
+
+    from arrears.store import bulk
+    from arrears.store.db import unit_of_work
+    from arrears.store.tables import schedule
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    eng = make_engine(db_url)
+    upgrade(eng)
+    day = dt.date(2026, 2, 15)
+    rows = pl.DataFrame({"loan_id": ["NOPE"], "n": [1], "due_on": [day], "adjusted_due_on": [day],
+                         "principal_minor": [100], "interest_minor": [1]})
+    with pytest.raises(IntegrityError), unit_of_work(eng) as conn:
+        bulk.insert_frame_bulk(conn, schedule, rows)
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schedule)).scalar_one() == 0
+    assert [fk["referred_table"] for fk in inspect(eng).get_foreign_keys("schedule")] == ["loans"]
+    assert [ix["name"] for ix in inspect(eng).get_indexes("schedule")] == ["ix_schedule_adjusted_due_on"]
+    eng.dispose()

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 from sqlalchemy import Column, Connection, MetaData, Table, func, literal, select
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 _CHUNK = 5_000
 _COPY_SLICE = 100_000
@@ -64,7 +65,8 @@ def insert_frame_bulk(conn: Connection, table: Table, frame: pl.DataFrame) -> in
     indexes are dropped before and created again after, in the caller's transaction.
 
     Inserting millions of rows into a B-tree in random key order (the schedule's index on
-    ``adjusted_due_on``) costs more than sorting them once to build the index; on an import into
+    ``adjusted_due_on``) costs more than sorting them once to build the index (PostgreSQL: also its
+    foreign keys, below); on an import into
     a large book the incremental insert stays cheaper, so only a load that outnumbers what is
     stored does this. DDL is transactional on SQLite and PostgreSQL, so a failed import leaves
     the indexes as they were. On SQLite the transaction is begun explicitly first: the driver only
@@ -83,11 +85,20 @@ def insert_frame_bulk(conn: Connection, table: Table, frame: pl.DataFrame) -> in
     elif not conn.in_transaction():
         conn.begin()
     indexes = sorted(table.indexes, key=lambda ix: ix.name)
+    # PostgreSQL checks a foreign key with a trigger and a lookup per row; added back after the
+    # load, it is validated by one join of the whole table instead. (SQLite cannot switch foreign
+    # keys off inside a transaction; there they stay checked row by row.)
+    keys = [] if conn.dialect.name != "postgresql" else sorted(
+        table.foreign_key_constraints, key=lambda fk: str(fk.name))
+    for fk in keys:
+        conn.execute(DropConstraint(fk))
     for ix in indexes:
         ix.drop(conn)
     added = insert_frame(conn, table, frame)
     for ix in indexes:
         ix.create(conn)
+    for fk in keys:
+        conn.execute(AddConstraint(fk))
     return added
 
 
