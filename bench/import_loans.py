@@ -120,6 +120,7 @@ PHASES = {
     "convert": ("arrears.ingest.loans", "normalise"),
     "schedules": ("arrears.ingest.loans", "schedule_frame"),
     "write": ("arrears.ingest.loans", "insert_frame_bulk"),  # per table: "write loans", "write schedule"
+    "write staged (SQLite)": ("arrears.ingest.loans", "insert_frames_staged"),  # both tables
 }
 spent: dict[str, float] = {}
 

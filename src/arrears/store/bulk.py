@@ -72,11 +72,7 @@ def insert_frame_bulk(conn: Connection, table: Table, frame: pl.DataFrame) -> in
     the indexes as they were. On SQLite the transaction is begun explicitly first: the driver only
     opens one before DML, and a DROP INDEX outside it would be committed at once.
     """
-    if frame.height < REBUILD_INDEXES_FROM or not table.indexes:
-        return insert_frame(conn, table, frame)
-    probe = select(literal(1)).select_from(table).limit(frame.height).subquery()
-    stored = conn.execute(select(func.count()).select_from(probe)).scalar_one()
-    if stored >= frame.height:
+    if not _outnumbers(conn, table, frame.height):
         return insert_frame(conn, table, frame)
     if conn.dialect.name == "sqlite":
         raw = conn.connection.driver_connection
@@ -100,6 +96,107 @@ def insert_frame_bulk(conn: Connection, table: Table, frame: pl.DataFrame) -> in
     for fk in keys:
         conn.execute(AddConstraint(fk))
     return added
+
+
+_STAGE = "arrears_stage"
+
+
+def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataFrame]]) -> bool:
+    """Big loads into a SQLite file: written first through ADBC into a staging file of their own
+    (Arrow to SQLite in C, no Python object per value), then copied with ``INSERT ... SELECT``
+    on the command's connection, so inside its transaction; indexes as in ``insert_frame_bulk``.
+
+    Only possible before the transaction has written anything (SQLite cannot ATTACH inside a
+    transaction; the driver begins one at the first write): returns False, having done nothing,
+    when it is not (another backend, an in-memory database, a transaction already writing), and
+    the caller inserts the usual way. The staging file is detached and removed when the
+    connection goes back to the pool, after the commit or rollback.
+    """
+    url = conn.engine.url
+    if conn.dialect.name != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    raw = conn.connection.driver_connection
+    if raw.in_transaction or sum(f.height for _, f in loads) < REBUILD_INDEXES_FROM:
+        return False
+    import os
+    import tempfile
+
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    fd, path = tempfile.mkstemp(prefix="arrears-stage-", suffix=".db", dir=os.path.dirname(os.path.abspath(url.database)))
+    os.close(fd)
+    try:
+        with adbc_sqlite.connect(path) as stage, stage.cursor() as cur:
+            for table, frame in loads:
+                cur.adbc_ingest(table.name, _sqlite_text(frame.select([c for c in frame.columns if c in table.c])).to_arrow(),
+                                mode="create")
+            stage.commit()
+        raw.execute(f"ATTACH DATABASE ? AS {_STAGE}", (path,))
+    except BaseException:
+        os.unlink(path)
+        raise
+    _detach_on_checkin(conn.engine)
+    conn.connection.info["arrears_stage"] = path
+    raw.execute("BEGIN")
+    for table, frame in loads:
+        indexes = sorted(table.indexes, key=lambda ix: ix.name) if _outnumbers(conn, table, frame.height) else []
+        for ix in indexes:
+            ix.drop(conn)
+        names = ", ".join(f'"{c}"' for c in frame.columns if c in table.c)
+        raw.execute(f'INSERT INTO main."{table.name}" ({names}) SELECT {names} FROM {_STAGE}."{table.name}"')
+        for ix in indexes:
+            ix.create(conn)
+    return True
+
+
+def _sqlite_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Dates and instants as the text SQLAlchemy stores in SQLite (see ``_executemany``)."""
+    out = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype == pl.Date:
+            out.append(col.dt.strftime("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            out.append(col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        elif dtype == pl.Boolean:
+            out.append(col.cast(pl.Int64))
+        elif dtype == pl.Null:
+            out.append(col.cast(pl.String))
+        else:
+            out.append(col)
+    return frame.select(out)
+
+
+_DETACHING: set[int] = set()
+
+
+def _detach_on_checkin(engine) -> None:
+    from sqlalchemy import event
+
+    if id(engine.pool) in _DETACHING:
+        return
+    _DETACHING.add(id(engine.pool))
+
+    @event.listens_for(engine.pool, "checkin")
+    def _detach(dbapi_conn, record) -> None:  # after the unit of work's commit or rollback
+        path = record.info.pop("arrears_stage", None) if record is not None else None
+        if path is None:
+            return
+        import os
+
+        try:
+            if dbapi_conn is not None:
+                dbapi_conn.execute(f"DETACH DATABASE {_STAGE}")
+        finally:
+            os.unlink(path)
+
+
+def _outnumbers(conn: Connection, table: Table, incoming: int) -> bool:
+    """Whether ``incoming`` rows are at least ``REBUILD_INDEXES_FROM`` and more than ``table`` holds."""
+    if incoming < REBUILD_INDEXES_FROM or not table.indexes:
+        return False
+    probe = select(literal(1)).select_from(table).limit(incoming).subquery()
+    return conn.execute(select(func.count()).select_from(probe)).scalar_one() < incoming
 
 
 def upsert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
