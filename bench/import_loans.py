@@ -8,7 +8,10 @@ The requirement (issue: imports): 100,000 loans import in well under a minute.
 
 The files are generated with NumPy from a fixed seed, so a run is repeatable. Each kind is timed
 end to end (read, check, convert, derive schedules, write, commit); peak RSS is the process's
-high-water mark after that kind (``resource.getrusage``), so it only ever grows.
+high-water mark after that kind (``resource.getrusage``), so it only ever grows. ``CPU s`` is this
+process's user + system time for the kind (not the PostgreSQL server's): on a shared machine it
+moves less with the load than the wall time. The phases of each kind are timed by wrapping the
+functions the importer calls (``PHASES``); "rest" is the commit and everything not wrapped.
 """
 
 from __future__ import annotations
@@ -108,6 +111,43 @@ def generate(n: int, seed: int, out: Path) -> tuple[Path, Path]:
     return b, lo
 
 
+# Phases of an import, timed by wrapping the functions the importer calls (wall seconds).
+PHASES = {
+    "read file": ("arrears.ingest.runner", "read_rows"),
+    "checks": ("arrears.ingest.runner", "run_checks"),
+    "borrowers known": ("arrears.ingest.loans", "unknown_borrowers"),
+    "stored loans": ("arrears.ingest.loans", "read_table"),
+    "convert": ("arrears.ingest.loans", "normalise"),
+    "schedules": ("arrears.ingest.loans", "schedule_frame"),
+    "write": ("arrears.ingest.loans", "insert_frame_bulk"),  # per table: "write loans", "write schedule"
+    "write staged (SQLite)": ("arrears.ingest.loans", "insert_frames_staged"),  # both tables
+}
+spent: dict[str, float] = {}
+
+
+def _time_phases() -> None:
+    import importlib
+
+    for phase, (module, name) in PHASES.items():
+        mod = importlib.import_module(module)
+        inner = getattr(mod, name)
+
+        def timed(*a, __inner=inner, __phase=phase, **k):
+            start = time.perf_counter()
+            label = f"{__phase} {a[1].name}" if __phase == "write" else __phase
+            try:
+                return __inner(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+
+        setattr(mod, name, timed)
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -119,11 +159,13 @@ def run(url: str, files: dict[str, Path], profile: str | None) -> None:
         if conn.execute(t.loans.select().limit(1)).first() is not None:
             sys.exit(f"{url}: the database already holds loans; the benchmark needs an empty one")
     print(f"\n== {engine.dialect.name}: {engine.url.render_as_string(hide_password=True)}")
-    print(f"{'kind':<10} {'rows':>9} {'added':>9} {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>12}")
+    print(f"{'kind':<10} {'rows':>9} {'added':>9} {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>12} {'CPU s':>7}")
     now = dt.datetime.now(dt.timezone.utc)
     total = 0.0
     for kind, path in files.items():
         prof = cProfile.Profile() if profile == kind else None
+        spent.clear()
+        cpu = cpu_seconds()
         start = time.perf_counter()
         if prof:
             prof.enable()
@@ -134,9 +176,12 @@ def run(url: str, files: dict[str, Path], profile: str | None) -> None:
         total += elapsed
         print(
             f"{kind:<10} {result.rows_in_file:>9,} {result.rows_added:>9,} {elapsed:>8.2f} "
-            f"{result.rows_in_file / elapsed:>9,.0f} {peak_rss_mb():>12,.0f}",
+            f"{result.rows_in_file / elapsed:>9,.0f} {peak_rss_mb():>12,.0f} {cpu_seconds() - cpu:>7.2f}",
             flush=True,
         )
+        if spent:
+            phases = ", ".join(f"{p} {v:.2f}" for p, v in spent.items())
+            print(f"{'':<10}   phases (s): {phases}, rest {elapsed - sum(spent.values()):.2f}", flush=True)
         if prof:
             pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
     with engine.connect() as conn:
@@ -154,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", choices=["borrowers", "loans"], help="print a cProfile of one kind's import")
     ap.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     args = ap.parse_args(argv)
+    _time_phases()
 
     work = args.dir or Path(tempfile.mkdtemp(prefix="arrears-bench-"))
     start = time.perf_counter()

@@ -350,3 +350,86 @@ def test_a_long_problem_line_stays_on_one_line(book, db_url, cli, tmp_path):
     assert result.exit_code == 2
     line = next(ln for ln in result.output.splitlines() if PROBLEM_LINE.match(ln))
     assert line.rstrip().endswith("is not known (import borrowers first)"), result.output
+
+
+# --------------------------------------------------------------------------- a big load: indexes rebuilt
+
+
+def _schedule_indexes(engine) -> list[str]:
+    from sqlalchemy import inspect
+
+    return sorted(ix["name"] for ix in inspect(engine).get_indexes("schedule"))
+
+
+def test_a_big_load_rebuilds_the_schedule_index_and_a_failure_leaves_it(book, tmp_path, monkeypatch):
+    """A load that outnumbers the stored schedule drops its secondary index and builds it again in
+    the import's transaction: afterwards the index is there; when the import fails after the
+    schedule was written (here in ``after``), nothing of it lands and the index is still there."""
+    from arrears.store import bulk
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    assert _schedule_indexes(book) == ["ix_schedule_adjusted_due_on"]
+    path = write_csv(tmp_path / "loans.csv", [loan(f"L{i:03d}") for i in range(30)], LOAN_COLUMNS)
+    before = snapshot(book)
+
+    def fail(conn):
+        # The rows and the rebuilt index are visible inside the transaction...
+        assert conn.execute(select(t.schedule.c.n)).all()
+        raise RuntimeError("after the schedule was written")
+
+    with pytest.raises(RuntimeError):
+        imp(book, "loans", path, after=fail)
+    assert snapshot(book) == before
+    assert _schedule_indexes(book) == ["ix_schedule_adjusted_due_on"]
+
+    # ... and a load that succeeds keeps both, and the index answers queries by due date.
+    assert imp(book, "loans", path).rows_added == 30
+    assert _schedule_indexes(book) == ["ix_schedule_adjusted_due_on"]
+    with book.connect() as conn:
+        due = conn.execute(select(t.schedule.c.loan_id).where(t.schedule.c.adjusted_due_on <= dt.date(2026, 2, 28))).all()
+    assert len(due) == 30  # the first instalment of each (15 February 2026)
+    # Re-running the same file changes nothing (and rebuilds nothing: nothing is new).
+    after = snapshot(book)
+    assert imp(book, "loans", path).rows_added == 0
+    assert snapshot(book) == after
+
+
+def test_a_big_load_through_the_staging_file_stores_what_the_row_path_stores(engine, second_db_url, tmp_path,
+                                                                               monkeypatch):
+    """On a SQLite file a big load goes through an ADBC staging file and INSERT ... SELECT; what
+    it stores (values and SQLite storage classes) is what the row-by-row path stores, and the
+    staging file is gone afterwards. (On PostgreSQL both imports take the COPY path.)"""
+    from sqlalchemy import text
+
+    from arrears.store import bulk
+    from arrears.store.db import make_engine, upgrade
+
+    rows = [loan(f"L{i:03d}", principal=f"{1000 + i}.{i % 100:02d}", method=m, term=str(3 + i % 9),
+                 first_due_on="2026-02-01" if i % 3 == 0 else "", penalty_rate_daily="0.0005" if i % 2 else "")
+            for i, m in zip(range(40), ["annuity", "equal_principal", "interest_only", "bullet"] * 10)]
+    path = write_csv(tmp_path / "loans.csv", rows, (*LOAN_COLUMNS, "first_due_on", "penalty_rate_daily"))
+    other = make_engine(second_db_url)
+    upgrade(other)
+    from arrears.ingest import loans as loans_module
+
+    staged = []
+    monkeypatch.setattr(loans_module, "insert_frames_staged",
+                        lambda conn, loads: staged.append(bulk.insert_frames_staged(conn, loads)) or staged[-1])
+    stored = []
+    for eng, threshold in ((engine, 1), (other, 10**9)):  # staged (on SQLite), then row by row
+        monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", threshold)
+        imp(eng, "products", EXAMPLES / "products.toml")
+        imp(eng, "borrowers", EXAMPLES / "borrowers.csv")
+        assert imp(eng, "loans", path).rows_added == 40
+        with eng.connect() as conn:
+            kinds = "" if eng.dialect.name != "sqlite" else ", " + ", ".join(
+                f'typeof("{c.name}")' for c in t.loans.columns if c.name != "recorded_at")
+            stored.append((
+                conn.execute(text(f"SELECT *{kinds} FROM loans ORDER BY loan_id")).all(),
+                conn.execute(text("SELECT * FROM schedule ORDER BY loan_id, n")).all(),
+            ))
+    other.dispose()
+    assert staged == [engine.dialect.name == "sqlite", False]
+    assert stored[0] == stored[1]
+    assert len(stored[0][1]) == sum(1 if r["method"] == "bullet" else int(r["term"]) for r in rows)
+    assert not list(tmp_path.glob("arrears-stage-*"))

@@ -112,3 +112,75 @@ def test_a_bulk_insert_in_a_connection_the_caller_commits_is_kept(db_url):
     with eng.connect() as conn:
         assert conn.execute(select(func.count()).select_from(borrowers)).scalar_one() == 1
     eng.dispose()
+
+
+def test_a_big_bulk_insert_that_fails_leaves_rows_and_indexes_as_they_were(db_url, monkeypatch):
+    """``insert_frame_bulk`` as the transaction's first statement: it drops the table's secondary
+    index, inserts, builds the index again; when the unit of work then fails, no row lands and the
+    index is still there (on SQLite the DROP INDEX must not run outside the transaction)."""
+    import datetime as dt
+
+    import polars as pl
+    from sqlalchemy import func, inspect, select
+
+    from arrears.store import bulk
+    from arrears.store.db import unit_of_work
+    from arrears.store.tables import borrowers, loans
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    eng = make_engine(db_url)
+    upgrade(eng)
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    with eng.begin() as conn:
+        bulk.insert_frame(conn, borrowers, pl.DataFrame({
+            "borrower_id": ["B1"], "name": ["王芳"], "language": ["zh-CN"], "jurisdiction": ["CN"], "recorded_at": [at]}))
+    day = dt.date(2026, 1, 15)
+    frame = pl.DataFrame({
+        "loan_id": ["L1", "L2", "L3"], "borrower_id": ["B1"] * 3, "product": ["default"] * 3,
+        "currency": ["CNY"] * 3, "principal_minor": [100_000] * 3, "annual_rate_nano": [180_000_000] * 3,
+        "term": [12] * 3, "frequency": ["monthly"] * 3, "method": ["annuity"] * 3, "disbursed_on": [day] * 3,
+        "penalty_rate_daily_nano": [0] * 3, "contract_date": [day] * 3, "recorded_at": [at] * 3,
+    })
+    indexes = lambda: sorted(ix["name"] for ix in inspect(eng).get_indexes("loans"))  # noqa: E731
+    assert indexes() == ["ix_loans_borrower"]
+    with pytest.raises(RuntimeError), unit_of_work(eng) as conn:
+        assert bulk.insert_frame_bulk(conn, loans, frame) == 3
+        raise RuntimeError("the import fails after the bulk insert")
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(loans)).scalar_one() == 0
+    assert indexes() == ["ix_loans_borrower"]
+    with unit_of_work(eng) as conn:
+        bulk.insert_frame_bulk(conn, loans, frame)
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(loans)).scalar_one() == 3
+    assert indexes() == ["ix_loans_borrower"]
+    eng.dispose()
+
+
+def test_a_big_bulk_insert_still_refuses_a_row_whose_parent_is_missing(db_url, monkeypatch):
+    """On PostgreSQL the bulk path drops the foreign key and adds it back after the load; adding
+    it back validates every row, so a schedule row of an unknown loan still fails the transaction
+    (and, on SQLite, the row-by-row check does), leaving the constraint in place."""
+    import datetime as dt
+
+    import polars as pl
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy.exc import IntegrityError
+
+    from arrears.store import bulk
+    from arrears.store.db import unit_of_work
+    from arrears.store.tables import schedule
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    eng = make_engine(db_url)
+    upgrade(eng)
+    day = dt.date(2026, 2, 15)
+    rows = pl.DataFrame({"loan_id": ["NOPE"], "n": [1], "due_on": [day], "adjusted_due_on": [day],
+                         "principal_minor": [100], "interest_minor": [1]})
+    with pytest.raises(IntegrityError), unit_of_work(eng) as conn:
+        bulk.insert_frame_bulk(conn, schedule, rows)
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schedule)).scalar_one() == 0
+    assert [fk["referred_table"] for fk in inspect(eng).get_foreign_keys("schedule")] == ["loans"]
+    assert [ix["name"] for ix in inspect(eng).get_indexes("schedule")] == ["ix_schedule_adjusted_due_on"]
+    eng.dispose()

@@ -26,10 +26,11 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
+import numpy as np
 import polars as pl
 
 from arrears.calendar import roll
@@ -68,7 +69,10 @@ class Instalment:
 
 
 def add_months(day: dt.date, months: int, keep_day: int | None = None) -> dt.date:
-    """``day`` moved by ``months``, on ``keep_day`` (default ``day.day``) clamped to the month's end."""
+    """``day`` moved by ``months``, on ``keep_day`` (default ``day.day``) clamped to the month's end.
+
+    A calendar helper for single dates (restructure windows, probation ends); schedules move many
+    dates at once with ``_month_add``, which follows the same rule."""
     total = day.year * 12 + (day.month - 1) + months
     year, month = divmod(total, 12)
     month += 1
@@ -76,46 +80,162 @@ def add_months(day: dt.date, months: int, keep_day: int | None = None) -> dt.dat
     return dt.date(year, month, min(keep_day or day.day, last))
 
 
-def _one_period_after(day: dt.date, terms: LoanTerms) -> dt.date:
-    if terms.frequency == "monthly":
-        return add_months(day, 1)
-    if terms.frequency == "days":
-        return day + dt.timedelta(days=terms.period_days or 0)
-    return day + dt.timedelta(days=_STEP_DAYS[terms.frequency])
+# --- the columnar rule ----------------------------------------------------------------------------
+#
+# Everything below works on NumPy arrays of many loans at once; ``schedule_frame`` is its Polars
+# face and ``build`` / ``due_dates`` / ``periodic_rate`` call it on one loan's arrays, so there is a single
+# implementation of the schedule whatever the caller. Dates are days since 1970-01-01 (Polars'
+# own Date representation); rates are exact fractions num / den of int64 arrays.
+
+_EPOCH = dt.date(1970, 1, 1)
+_FREQ_CODE = {f: i for i, f in enumerate(FREQUENCIES)}  # monthly 0, biweekly 1, weekly 2, days 3
+_METHOD_CODE = {m: i for i, m in enumerate(METHODS)}  # annuity 0, equal_principal 1, interest_only 2, bullet 3
+_PER_YEAR_BY_CODE = np.array([12, 26, 52, 1], dtype=np.int64)
+_STEP_BY_CODE = np.array([0, 14, 7, 0], dtype=np.int64)
+_EPS = float(np.finfo(np.float64).eps)
+_INT64_MAX = 2**63 - 1
 
 
-def due_dates(terms: LoanTerms) -> tuple[dt.date, ...]:
-    first = terms.first_due_on or _one_period_after(terms.disbursed_on, terms)
-    if terms.frequency == "monthly":
-        # The day of month of first_due_on; when it defaults, the disbursement's own day, so a loan
-        # paid out on 31 January falls due on 28 February, 31 March, 30 April (not the 28th forever).
-        keep = first.day if terms.first_due_on else terms.disbursed_on.day
-        return tuple(add_months(first, k, keep_day=keep) for k in range(terms.term))
-    step = terms.period_days if terms.frequency == "days" else _STEP_DAYS[terms.frequency]
-    return tuple(first + dt.timedelta(days=step * k) for k in range(terms.term))
+@dataclass(frozen=True, slots=True)
+class _Loans:
+    """The terms of many loans as arrays (``first_due`` is meaningful where ``has_first``)."""
+
+    principal: np.ndarray
+    annual: np.ndarray
+    term: np.ndarray
+    freq: np.ndarray
+    method: np.ndarray
+    disbursed: np.ndarray
+    first_due: np.ndarray
+    has_first: np.ndarray
+    period_days: np.ndarray
 
 
-def periodic_rate(terms: LoanTerms) -> Fraction:
-    """annual_rate / periods per year; for ``days`` periods, annual_rate x period_days / 365."""
-    annual = Fraction(terms.annual_rate_nano, NANO)
-    if terms.frequency == "days":
-        return annual * (terms.period_days or 0) / 365
-    return annual / _PER_YEAR[terms.frequency]
+def _codes(values: pl.Series, codes: Mapping[str, int], what: str) -> np.ndarray:
+    out = values.replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
+    if (out < 0).any():
+        bad = values.filter(pl.Series(out < 0)).first()
+        raise ValueError(f"unknown {what} {bad!r}")
+    return out
 
 
-def first_period_rate(terms: LoanTerms, first_due: dt.date) -> Fraction:
-    """The regular rate, or annual_rate x days / 365 when the first period is odd."""
-    if first_due == _one_period_after(terms.disbursed_on, terms):
-        return periodic_rate(terms)
-    days = (first_due - terms.disbursed_on).days
-    return Fraction(terms.annual_rate_nano, NANO) * days / 365
+def _loans_of(frame: pl.DataFrame) -> _Loans:
+    def ints(name: str, fill: int = 0) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(frame.height, fill, dtype=np.int64)
+        return frame.get_column(name).cast(pl.Int64).fill_null(fill).to_numpy().astype(np.int64, copy=False)
+
+    def days(name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in frame.columns:
+            return np.zeros(frame.height, dtype=np.int64), np.zeros(frame.height, dtype=bool)
+        s = frame.get_column(name).cast(pl.Date)
+        return s.to_physical().cast(pl.Int64).fill_null(0).to_numpy(), s.is_not_null().to_numpy()
+
+    first_due, has_first = days("first_due_on")
+    return _Loans(
+        principal=ints("principal"),
+        annual=ints("annual_rate_nano"),
+        term=ints("term"),
+        freq=_codes(frame.get_column("frequency"), _FREQ_CODE, "frequency"),
+        method=_codes(frame.get_column("method"), _METHOD_CODE, "method"),
+        disbursed=days("disbursed_on")[0],
+        first_due=first_due,
+        has_first=has_first,
+        period_days=ints("period_days"),
+    )
 
 
-def _times(amount: int, rate: Fraction) -> int:
-    """amount x rate, rounded half-up, in integers (a Fraction per instalment is the slow part of
-    building a million schedules; the result is identical to ``round_half_up(amount * rate)``)."""
-    num, den = rate.numerator, rate.denominator
-    return (2 * amount * num + den) // (2 * den) if amount >= 0 else -((-2 * amount * num + den) // (2 * den))
+def _one(terms: LoanTerms) -> _Loans:
+    def arr(v, dtype=np.int64) -> np.ndarray:
+        return np.array([v], dtype=dtype)
+
+    first = terms.first_due_on
+    return _Loans(
+        principal=arr(terms.principal), annual=arr(terms.annual_rate_nano), term=arr(terms.term),
+        freq=arr(_FREQ_CODE[terms.frequency]), method=arr(_METHOD_CODE.get(terms.method, -1)),
+        disbursed=arr((terms.disbursed_on - _EPOCH).days),
+        first_due=arr((first - _EPOCH).days if first else 0), has_first=arr(first is not None, bool),
+        period_days=arr(terms.period_days or 0),
+    )
+
+
+def _day_of_month(days: np.ndarray) -> np.ndarray:
+    d = days.astype("datetime64[D]")
+    return (d - d.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+
+
+def _month_add(days: np.ndarray, months: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The month of ``days`` moved by ``months``, on day ``keep`` clamped to that month's end."""
+    month = days.astype("datetime64[D]").astype("datetime64[M]") + months
+    start = month.astype("datetime64[D]").astype(np.int64)
+    length = (month + 1).astype("datetime64[D]").astype(np.int64) - start
+    return start + np.minimum(keep, length) - 1
+
+
+def _first_due(a: _Loans) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(first due date, one regular period after disbursement, step in days, day of month to keep)."""
+    monthly = a.freq == 0
+    step = np.where(a.freq == 3, a.period_days, _STEP_BY_CODE[a.freq])
+    disbursed_day = _day_of_month(a.disbursed)
+    one_after = np.where(monthly, _month_add(a.disbursed, np.ones_like(a.disbursed), disbursed_day),
+                         a.disbursed + step)
+    first = np.where(a.has_first, a.first_due, one_after)
+    # Monthly: the day of month of first_due_on; when it defaults, the disbursement's own day, so a
+    # loan paid out on 31 January falls due on 28 February, 31 March, 30 April (not the 28th forever).
+    keep = np.where(a.has_first, _day_of_month(first), disbursed_day)
+    return first, one_after, step, keep
+
+
+def _due_days(a: _Loans, loan: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The due date (days) of instalment ``k`` (0-based) of loan ``loan``, for rows of (loan, k)."""
+    first, _, step, keep = _first_due(a)
+    out = first[loan] + step[loan] * k
+    monthly = a.freq[loan] == 0
+    if monthly.any():
+        rows = loan[monthly]
+        out[monthly] = _month_add(first[rows], k[monthly], keep[rows])
+    return out
+
+
+def _reduce(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    g = np.gcd(num, den)
+    g = np.where(g == 0, 1, g)
+    return num // g, den // g
+
+
+def _rates(a: _Loans) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(r num, r den, r1 num, r1 den): the periodic rate, annual_rate / periods per year (for
+    ``days`` periods annual_rate x period_days / 365), and the first period's: the regular rate, or
+    annual_rate x days / 365 when the first period is odd."""
+    first, one_after, _, _ = _first_due(a)
+    days_freq = a.freq == 3
+    num = np.where(days_freq, a.annual * a.period_days, a.annual)
+    den = np.where(days_freq, 365, _PER_YEAR_BY_CODE[a.freq]) * NANO
+    num, den = _reduce(num, den)
+    odd = first != one_after
+    n1, d1 = _reduce(np.where(odd, a.annual * (first - a.disbursed), num), np.where(odd, 365 * NANO, den))
+    return num, den, n1, d1
+
+
+def _absmax(x: np.ndarray) -> int:
+    return int(np.abs(x).max()) if x.size else 0
+
+
+def _wide(amount: int, num: np.ndarray, den: np.ndarray) -> bool:
+    """Whether amount x num / den could overflow int64 in ``_times``."""
+    return 2 * amount * _absmax(num) + 2 * _absmax(den) > _INT64_MAX
+
+
+def _times(amount: np.ndarray, num: np.ndarray, den: np.ndarray, wide: bool | None = None) -> np.ndarray:
+    """amount x num / den, rounded half-up (away from zero), in integers: exactly
+    ``round_half_up(amount * Fraction(num, den))``. In int64 when no intermediate can overflow,
+    otherwise (``wide``) in Python integers (huge loans only)."""
+    if wide if wide is not None else _wide(_absmax(amount), num, den):
+        amount, num, den = (np.asarray(x).astype(object) for x in (amount, num, den))
+    twice = 2 * amount * num
+    up = (twice + den) // (2 * den)
+    down = -((-twice + den) // (2 * den))
+    return np.where(amount >= 0, up, down).astype(np.int64)
 
 
 def _exact_annuity_payment(principal: int, r: Fraction, n: int) -> Decimal:
@@ -127,76 +247,201 @@ def _exact_annuity_payment(principal: int, r: Fraction, n: int) -> Decimal:
         return Decimal(principal) * rd / (1 - (1 + rd) ** -n)
 
 
-def _annuity(terms: LoanTerms, r: Fraction, r1: Fraction) -> list[tuple[int, int]]:
-    n, balance = terms.term, terms.principal
-    exact_pmt = _exact_annuity_payment(balance, r, n)
-    lo, hi = math.floor(exact_pmt), math.ceil(exact_pmt)
-    rows: list[tuple[int, int]] = []
-    with localcontext() as ctx:
-        ctx.prec = 50
-        rd = Decimal(r.numerator) / Decimal(r.denominator)
-        exact_balance = Decimal(balance)
-        for k in range(1, n + 1):
-            regular_interest = _times(balance, r)
-            interest = regular_interest if k > 1 else _times(balance, r1)
-            exact_balance = exact_balance * (1 + rd) - exact_pmt
-            if k == n:
-                principal = balance
-            else:
-                # Called at once, inside this iteration: the loop variables are the ones meant.
-                def miss(p: int) -> Decimal:  # noqa: B023
-                    after = balance + regular_interest - p  # noqa: B023
-                    if k == n - 1:  # noqa: B023
-                        # Look ahead: the last instalment takes the rest, so aim it at the payment.
-                        return abs(after + _times(after, r) - exact_pmt)
-                    return abs(after - exact_balance)  # noqa: B023
+class _Exact:
+    """The exact (50-digit decimal) annuity payment and amortisation of one loan, computed only
+    where the float64 figures cannot decide a rounding (see ``_annuity_amounts``)."""
 
-                pay = min((lo, hi), key=miss)
-                principal = min(max(pay - regular_interest, 0), balance)
-            rows.append((principal, interest))
-            balance -= principal
-    return rows
+    __slots__ = ("pmt", "balance", "growth", "k")
+
+    def __init__(self, principal: int, num: int, den: int, n: int) -> None:
+        self.pmt = _exact_annuity_payment(principal, Fraction(num, den), n)
+        with localcontext() as ctx:
+            ctx.prec = 50
+            self.growth = 1 + Decimal(num) / Decimal(den)
+        self.balance = Decimal(principal)
+        self.k = 0
+
+    def balance_after(self, k: int) -> Decimal:
+        with localcontext() as ctx:
+            ctx.prec = 50
+            while self.k < k:
+                self.balance = self.balance * self.growth - self.pmt
+                self.k += 1
+        return self.balance
 
 
-def _instalment_amounts(terms: LoanTerms, first_due: dt.date) -> list[tuple[int, int]]:
-    r = periodic_rate(terms)
-    r1 = first_period_rate(terms, first_due)
-    n, p = terms.term, terms.principal
-    if terms.method == "annuity":
-        return _annuity(terms, r, r1)
-    if terms.method == "equal_principal":
-        rows, balance, each = [], p, p // n
-        for k in range(1, n + 1):
-            principal = balance if k == n else each
-            rows.append((principal, _times(balance, r1 if k == 1 else r)))
-            balance -= principal
-        return rows
-    if terms.method == "interest_only":
-        return [
-            (p if k == n else 0, _times(p, r1 if k == 1 else r)) for k in range(1, n + 1)
-        ]
-    if terms.method == "bullet":
-        return [(p, round_half_up(p * (r1 + (n - 1) * r)))]
-    raise ValueError(f"unknown method {terms.method!r}")
+def _annuity_amounts(
+    principal: np.ndarray, n: np.ndarray, rn: np.ndarray, rd: np.ndarray, r1n: np.ndarray, r1d: np.ndarray,
+    *, always_exact: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(principal, interest) of every instalment of many annuity loans, loan after loan.
+
+    The rule (module docstring): instalment k's payment is the exact annuity payment rounded down
+    (lo) or up (hi), whichever leaves the running balance nearer the exact amortisation after k
+    periods; instalment n-1 instead aims the last at the payment; the last takes the rest.
+
+    One step per instalment number over all loans still running. The exact payment and
+    amortisation are taken in float64 with a running bound on their error; a choice between lo and
+    hi is only taken from the floats when they are further than that bound from the tie, otherwise
+    (a few in a million, or a zero rate with exact halves) from the 50-digit decimals, so the
+    result is the exact rule's to the minor unit. ``always_exact`` takes every choice from the
+    decimals (slow; the tests compare it with the fast path).
+    """
+    offsets = np.zeros(n.size + 1, dtype=np.int64)
+    np.cumsum(n, out=offsets[1:])
+    out_p = np.zeros(offsets[-1], dtype=np.int64)
+    out_i = np.zeros(offsets[-1], dtype=np.int64)
+    if n.size == 0:
+        return out_p, out_i
+    order = np.argsort(-n, kind="stable")  # longest first: the loans still running are a prefix
+    P, n, rn, rd, r1n, r1d, start = (x[order] for x in (principal, n, rn, rd, r1n, r1d, offsets[:-1]))
+    rf = rn / rd
+    g = 1.0 + rf
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pmt = np.where(rn == 0, P / n, P * rf / -np.expm1(-n * np.log1p(rf)))
+    e_pmt = np.abs(pmt) * 1e-12 + 8 * _EPS  # a generous bound on pmt's float error (about 10 ulp)
+    exact: dict[int, _Exact] = {}
+
+    def exact_of(i: int) -> _Exact:
+        if i not in exact:
+            exact[i] = _Exact(int(P[i]), int(rn[i]), int(rd[i]), int(n[i]))
+        return exact[i]
+
+    # lo and hi: the exact payment rounded down and up (equal when it is a whole number).
+    lo = np.floor(pmt).astype(np.int64)
+    frac = pmt - lo
+    unsure = ~((frac > 2 * e_pmt) & (frac < 1 - 2 * e_pmt)) | always_exact
+    zero = rn == 0
+    lo[zero] = P[zero] // n[zero]
+    for i in np.flatnonzero(unsure & ~zero):
+        lo[i] = math.floor(exact_of(int(i)).pmt)
+    hi = np.where(zero, -(-P // n), lo + 1)
+    for i in np.flatnonzero(unsure & ~zero):
+        hi[i] = math.ceil(exact_of(int(i)).pmt)
+
+    balance = P.copy()
+    amort = P.astype(np.float64)  # the exact amortisation's balance, in float64
+    err = np.zeros(P.size)  # a bound on |amort - exact|
+    # Whether interest needs Python integers (decided once: amounts never exceed P + its interest + 1).
+    top = _absmax(P) + math.ceil(_absmax(P) * float(np.max(rf)) * 1.01) + 3
+    wide = _wide(top, rn, rd) or _wide(_absmax(P), r1n, r1d)
+    running = np.searchsorted(-n, -np.arange(int(n[0]) + 2), side="right")  # loans with n >= k
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for k in range(1, int(n[0]) + 1):
+            m, m_next, m_after = int(running[k]), int(running[k + 1]), int(running[min(k + 2, n[0] + 1)])
+            b, lo_k, hi_k, g_k, pmt_k = balance[:m], lo[:m], hi[:m], g[:m], pmt[:m]
+            regular = _times(b, rn[:m], rd[:m], wide)
+            interest = regular if k > 1 else _times(b, r1n[:m], r1d[:m], wide)
+            before = amort[:m]
+            after = before * g_k - pmt_k
+            err[:m] = (err[:m] * g_k * (1 + 4 * _EPS) + e_pmt[:m]
+                       + 8 * _EPS * (np.abs(before) * g_k + np.abs(pmt_k) + np.abs(after)))
+            amort[:m] = after
+            # Steer: hi when paying lo would leave the balance more than half a unit above the exact one.
+            left = b + regular - lo_k  # the balance after paying lo
+            miss = left.astype(np.float64) - after
+            take_hi = miss > 0.5
+            unsure = ~(np.abs(miss - 0.5) > 2 * err[:m] + 8 * _EPS * (np.abs(miss) + np.abs(after)))
+            # The one before the last (n = k + 1: positions m_after..m_next) looks ahead: the last pays
+            # what is left plus its interest (f(x) = x + interest on x), which should land nearest
+            # the payment; lo on a tie.
+            ahead = slice(m_after, m_next)
+            if m_next > m_after:
+                x = left[ahead] - (hi_k[ahead] - lo_k[ahead])
+                f_hi = x + _times(x, rn[ahead], rd[ahead], wide)
+                f_lo = x + 1 + _times(x + 1, rn[ahead], rd[ahead], wide)
+                twice_mid = (f_hi + f_lo).astype(np.float64)
+                take_hi[ahead] = 2 * pmt[ahead] < twice_mid
+                unsure[ahead] = ~(np.abs(2 * pmt[ahead] - twice_mid) > 4 * e_pmt[ahead] + 8 * _EPS * np.abs(twice_mid))
+            unsure[m_next:] = False  # the last instalment takes the rest
+            if always_exact:
+                unsure[:m_next] = True
+            unsure &= lo_k != hi_k
+            for i in np.flatnonzero(unsure):
+                ex = exact_of(int(i))
+                exact_balance = ex.balance_after(k)
+                with localcontext() as ctx:
+                    ctx.prec = 50  # the misses too: at the default 28 digits a near-tie becomes a tie
+                    if n[i] == k + 1:
+                        x = int(b[i] + regular[i] - hi[i])
+                        r = Fraction(int(rn[i]), int(rd[i]))
+                        miss_lo = abs(x + 1 + round_half_up((x + 1) * r) - ex.pmt)
+                        miss_hi = abs(x + round_half_up(x * r) - ex.pmt)
+                    else:
+                        miss_lo = abs(int(left[i]) - exact_balance)
+                        miss_hi = abs(int(left[i]) - 1 - exact_balance)
+                take_hi[i] = miss_hi < miss_lo
+            paid = np.minimum(np.maximum(np.where(take_hi, hi_k, lo_k) - regular, 0), b)
+            paid[m_next:] = b[m_next:]
+            rows = start[:m] + (k - 1)
+            out_p[rows] = paid
+            out_i[rows] = interest
+            balance[:m] = b - paid
+    return out_p, out_i
 
 
-def build(
-    terms: LoanTerms, *, business_day_rule: str = "none", calendar: str = "NONE"
-) -> tuple[Instalment, ...]:
-    """The contractual schedule of one loan."""
-    all_dates = due_dates(terms)
-    dates = all_dates[-1:] if terms.method == "bullet" else all_dates
-    amounts = _instalment_amounts(terms, all_dates[0])
-    return tuple(
-        Instalment(
-            n=k,
-            due_on=d,
-            adjusted_due_on=roll(d, business_day_rule, calendar),
-            principal=principal,
-            interest=interest,
+def _amounts(a: _Loans, loan: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(principal, interest) for rows of (loan, k) that list every instalment of every loan in order."""
+    rn, rd, r1n, r1d = _rates(a)
+    method = a.method[loan]
+    P, n = a.principal[loan], a.term[loan]
+    first = k == 0
+    last = k == n - 1
+    num = np.where(first, r1n[loan], rn[loan])
+    den = np.where(first, r1d[loan], rd[loan])
+    principal = np.zeros(loan.size, dtype=np.int64)
+    interest = np.zeros(loan.size, dtype=np.int64)
+
+    rows = method == 1  # equal principal: the same principal each time, the remainder in the last
+    if rows.any():
+        each = P[rows] // n[rows]
+        balance = P[rows] - k[rows] * each
+        principal[rows] = np.where(last[rows], balance, each)
+        interest[rows] = _times(balance, num[rows], den[rows])
+    rows = method == 2  # interest only: the principal at the end
+    if rows.any():
+        principal[rows] = np.where(last[rows], P[rows], 0)
+        interest[rows] = _times(P[rows], num[rows], den[rows])
+    rows = method == 3  # bullet: one payment, the first period's interest and n - 1 regular ones
+    if rows.any():
+        b = loan[rows]
+        o = lambda x: x.astype(object)  # noqa: E731 - sums of fractions: in Python integers
+        principal[rows] = P[rows]
+        interest[rows] = _times(
+            o(P[rows]), o(r1n[b]) * o(rd[b]) + (o(n[rows]) - 1) * o(rn[b]) * o(r1d[b]), o(r1d[b]) * o(rd[b])
         )
-        for k, (d, (principal, interest)) in enumerate(zip(dates, amounts), start=1)
-    )
+    rows = method == 0
+    if rows.any():
+        ids = np.flatnonzero(a.method == 0)
+        principal[rows], interest[rows] = _annuity_amounts(
+            a.principal[ids], a.term[ids], rn[ids], rd[ids], r1n[ids], r1d[ids]
+        )
+    return principal, interest
+
+
+def _rows(a: _Loans) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(loan, k, date k): one row per instalment, loans in order; a bullet's single row is dated
+    at the last due date."""
+    count = np.where(a.method == 3, 1, a.term)
+    loan = np.repeat(np.arange(a.term.size), count)
+    starts = np.zeros(a.term.size, dtype=np.int64)
+    np.cumsum(count[:-1], out=starts[1:])
+    k = np.arange(loan.size, dtype=np.int64) - starts[loan]
+    return loan, k, np.where(a.method[loan] == 3, a.term[loan] - 1, k)
+
+
+def _roll_days(days: np.ndarray, rule: str, calendar: str) -> np.ndarray:
+    """``calendar.roll`` of many due dates: each distinct date is rolled once."""
+    if rule == "none" or days.size == 0:
+        return days
+    low, high = int(days.min()), int(days.max())
+    if high - low <= 4 * days.size + 64:  # dense: a table of every day in the span
+        span = np.arange(low, high + 1)
+        table = np.array([(roll(_EPOCH + dt.timedelta(days=int(d)), rule, calendar) - _EPOCH).days for d in span])
+        return table[days - low]
+    distinct, where = np.unique(days, return_inverse=True)
+    table = np.array([(roll(_EPOCH + dt.timedelta(days=int(d)), rule, calendar) - _EPOCH).days for d in distinct])
+    return table[where]
 
 
 SCHEDULE_SCHEMA = pl.Schema(
@@ -211,6 +456,102 @@ SCHEDULE_SCHEMA = pl.Schema(
 )
 
 
+def _schedule(a: _Loans, rules: Sequence[tuple[np.ndarray, str, str]]) -> tuple[np.ndarray, ...]:
+    """(loan, n, due, adjusted due, principal, interest) arrays: the schedule rule over many loans.
+
+    ``rules``: (loans mask, business-day rule, calendar) for the loans that roll their due dates."""
+    if (a.method < 0).any():
+        raise ValueError("unknown method")
+    loan, k, k_date = _rows(a)
+    due = _due_days(a, loan, k_date)
+    principal, interest = _amounts(a, loan, k)
+    adjusted = due.copy()
+    for mask, rule, calendar in rules:
+        if rule == "none":
+            continue
+        rows = mask[loan]
+        adjusted[rows] = _roll_days(due[rows], rule, calendar)
+    return loan, k + 1, due, adjusted, principal, interest
+
+
+def schedule_frame(loans: pl.DataFrame, products: Mapping[str, object]) -> pl.DataFrame:
+    """The contractual schedules of many loans, in ``SCHEDULE_SCHEMA``: the schedule rule.
+
+    ``loans`` carries the loan columns in internal units (``principal`` in minor units,
+    ``annual_rate_nano``; ``first_due_on``, ``period_days`` and ``product`` may be absent);
+    ``products`` maps codes to ``Product`` (its business-day rule and calendar). Rows come loan by
+    loan in the frame's order, instalments in order.
+    """
+    if loans.is_empty():
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
+    codes = (loans.get_column("product").fill_null("default") if "product" in loans.columns
+             else pl.Series("product", ["default"] * loans.height))
+    rules = []
+    for code in codes.unique().to_list():
+        product = products[code]
+        rules.append(((codes == code).to_numpy(), product.business_day_rule, product.calendar))
+    loan, n, due, adjusted, principal, interest = _schedule(_loans_of(loans), rules)
+    return pl.DataFrame(
+        {
+            "loan_id": loans.get_column("loan_id").gather(loan),
+            "n": pl.Series(n, dtype=pl.Int32),
+            "due_on": pl.Series(due.astype(np.int32)).cast(pl.Date),
+            "adjusted_due_on": pl.Series(adjusted.astype(np.int32)).cast(pl.Date),
+            "principal": pl.Series(principal, dtype=pl.Int64),
+            "interest": pl.Series(interest, dtype=pl.Int64),
+        },
+        schema=SCHEDULE_SCHEMA,
+    )
+
+
+# --- one loan: the same rule on one loan's arrays ---------------------------------------------------
+
+
+def build(
+    terms: LoanTerms, *, business_day_rule: str = "none", calendar: str = "NONE"
+) -> tuple[Instalment, ...]:
+    """The contractual schedule of one loan: the schedule rule (``_schedule``) on one loan."""
+    if terms.method not in _METHOD_CODE:
+        raise ValueError(f"unknown method {terms.method!r}")
+    _, n, due, adjusted, principal, interest = _schedule(
+        _one(terms), [(np.ones(1, dtype=bool), business_day_rule, calendar)])
+    day = lambda d: _EPOCH + dt.timedelta(days=d)  # noqa: E731
+    return tuple(
+        Instalment(k, day(d), day(a), p, i)
+        for k, d, a, p, i in zip(n.tolist(), due.tolist(), adjusted.tolist(), principal.tolist(), interest.tolist())
+    )
+
+
+def due_dates(terms: LoanTerms) -> tuple[dt.date, ...]:
+    """Every contractual due date of one loan (a bullet's included: it is paid at the last)."""
+    a = _one(terms)
+    days = _due_days(a, np.zeros(terms.term, dtype=np.int64), np.arange(terms.term, dtype=np.int64))
+    return tuple(_EPOCH + dt.timedelta(days=int(d)) for d in days)
+
+
+def periodic_rate(terms: LoanTerms) -> Fraction:
+    """annual_rate / periods per year; for ``days`` periods, annual_rate x period_days / 365."""
+    rn, rd, _, _ = _rates(_one(terms))
+    return Fraction(int(rn[0]), int(rd[0]))
+
+
+def first_period_rate(terms: LoanTerms, first_due: dt.date) -> Fraction:
+    """The regular rate, or annual_rate x days / 365 when the first period (to ``first_due``) is odd."""
+    _, _, r1n, r1d = _rates(replace(_one(terms), first_due=np.array([(first_due - _EPOCH).days]),
+                                    has_first=np.array([True])))
+    return Fraction(int(r1n[0]), int(r1d[0]))
+
+
+def _annuity(terms: LoanTerms, r: Fraction, r1: Fraction) -> list[tuple[int, int]]:
+    """The steered annuity of one loan at rates r (regular) and r1 (first period)."""
+    def one(v: int) -> np.ndarray:
+        return np.array([v], dtype=np.int64)
+
+    p, i = _annuity_amounts(one(terms.principal), one(terms.term), one(r.numerator), one(r.denominator),
+                            one(r1.numerator), one(r1.denominator))
+    return list(zip(p.tolist(), i.tolist()))
+
+
 def terms_from_row(row: Mapping) -> LoanTerms:
     return LoanTerms(
         principal=row["principal"],
@@ -222,29 +563,6 @@ def terms_from_row(row: Mapping) -> LoanTerms:
         first_due_on=row.get("first_due_on"),
         period_days=row.get("period_days"),
     )
-
-
-def schedule_frame(loans: pl.DataFrame, products: Mapping[str, object]) -> pl.DataFrame:
-    """Schedules of many loans at once, in ``SCHEDULE_SCHEMA``.
-
-    ``loans`` carries the loan columns in internal units (``principal`` in minor units,
-    ``annual_rate_nano``) and ``product``; ``products`` maps codes to ``Product``.
-    """
-    cols: dict[str, list] = {k: [] for k in SCHEDULE_SCHEMA}
-    for row in loans.iter_rows(named=True):
-        product = products[row.get("product") or "default"]
-        for inst in build(
-            terms_from_row(row),
-            business_day_rule=product.business_day_rule,
-            calendar=product.calendar,
-        ):
-            cols["loan_id"].append(row["loan_id"])
-            cols["n"].append(inst.n)
-            cols["due_on"].append(inst.due_on)
-            cols["adjusted_due_on"].append(inst.adjusted_due_on)
-            cols["principal"].append(inst.principal)
-            cols["interest"].append(inst.interest)
-    return pl.DataFrame(cols, schema=SCHEDULE_SCHEMA)
 
 
 def instalments_of(frame: pl.DataFrame) -> Iterable[Instalment]:
@@ -281,7 +599,7 @@ def rebuild_future(
     rates = [r1] + [r] * (m - 1)
     if terms.method == "bullet" or terms.method == "interest_only":
         return [
-            (balance if k == m - 1 else 0, _times(balance, rates[k])) for k in range(m)
+            (balance if k == m - 1 else 0, round_half_up(balance * rates[k])) for k in range(m)
         ]
     if mode == "reduce_instalment":
         sub = LoanTerms(balance, terms.annual_rate_nano, m, terms.frequency, terms.method,

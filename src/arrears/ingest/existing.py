@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
-from arrears.store.bulk import read_table
+from arrears.store.bulk import read_keys
 
 
 def split_new(
@@ -59,8 +59,8 @@ def _show(value: object) -> str:
 
 def unknown_borrowers(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
     """A problem for every row naming a borrower the book does not know."""
-    known = read_table(conn, t.borrowers, key="borrower_id", keys=frame["borrower_id"].to_list())
-    missing = frame.filter(~pl.col("borrower_id").is_in(known["borrower_id"].implode()))
+    known = read_keys(conn, t.borrowers, "borrower_id", frame["borrower_id"].unique().to_list())
+    missing = frame.filter(~pl.col("borrower_id").is_in(known.implode()))
     return [
         Problem(r, "borrower_id", f"borrower '{b}' is not known (import borrowers first)")
         for r, b in missing.select(ROW, "borrower_id").iter_rows()

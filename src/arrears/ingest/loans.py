@@ -14,7 +14,7 @@ from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
 from arrears.store.book_io import load_products
-from arrears.store.bulk import insert_frame, read_table
+from arrears.store.bulk import insert_frame_bulk, insert_frames_staged, read_table
 
 REQUIRED = (
     "loan_id", "borrower_id", "currency", "principal", "annual_rate", "term", "frequency",
@@ -128,9 +128,11 @@ def apply(
     problems += more
     if problems:
         return 0, problems
-    insert_frame(conn, t.loans, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at")))
+    rows = new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at"))
     sched = schedule_frame(
         new.rename({"principal_minor": "principal"}), products
     ).rename({"principal": "principal_minor", "interest": "interest_minor"})
-    insert_frame(conn, t.schedule, sched)
+    if not insert_frames_staged(conn, [(t.loans, rows), (t.schedule, sched)]):
+        insert_frame_bulk(conn, t.loans, rows)
+        insert_frame_bulk(conn, t.schedule, sched)
     return new.height, []

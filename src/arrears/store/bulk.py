@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 import polars as pl
-from sqlalchemy import Column, Connection, MetaData, Table, select
+from sqlalchemy import Column, Connection, MetaData, Table, func, literal, select
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 _CHUNK = 5_000
 _COPY_SLICE = 100_000
@@ -53,6 +54,150 @@ def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     else:
         _executemany(conn, table, frame)
     return frame.height
+
+
+# A bulk insert of at least this many rows that also outnumbers the rows already stored drops the
+# table's secondary indexes first and builds them again afterwards (see ``insert_frame``).
+REBUILD_INDEXES_FROM = 50_000
+
+
+def insert_frame_bulk(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """``insert_frame`` for a big load: when ``frame`` at least doubles ``table``, its secondary
+    indexes are dropped before and created again after, in the caller's transaction.
+
+    Inserting millions of rows into a B-tree in random key order (the schedule's index on
+    ``adjusted_due_on``) costs more than sorting them once to build the index (PostgreSQL: also its
+    foreign keys, below); on an import into
+    a large book the incremental insert stays cheaper, so only a load that outnumbers what is
+    stored does this. DDL is transactional on SQLite and PostgreSQL, so a failed import leaves
+    the indexes as they were. On SQLite the transaction is begun explicitly first: the driver only
+    opens one before DML, and a DROP INDEX outside it would be committed at once.
+    """
+    if not _outnumbers(conn, table, frame.height):
+        return insert_frame(conn, table, frame)
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN")
+    elif not conn.in_transaction():
+        conn.begin()
+    indexes = sorted(table.indexes, key=lambda ix: ix.name)
+    # PostgreSQL checks a foreign key with a trigger and a lookup per row; added back after the
+    # load, it is validated by one join of the whole table instead. (SQLite cannot switch foreign
+    # keys off inside a transaction; there they stay checked row by row.)
+    keys = [] if conn.dialect.name != "postgresql" else sorted(
+        table.foreign_key_constraints, key=lambda fk: str(fk.name))
+    for fk in keys:
+        conn.execute(DropConstraint(fk))
+    for ix in indexes:
+        ix.drop(conn)
+    added = insert_frame(conn, table, frame)
+    for ix in indexes:
+        ix.create(conn)
+    for fk in keys:
+        conn.execute(AddConstraint(fk))
+    return added
+
+
+_STAGE = "arrears_stage"
+
+
+def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataFrame]]) -> bool:
+    """Big loads into a SQLite file: written first through ADBC into a staging file of their own
+    (Arrow to SQLite in C, no Python object per value), then copied with ``INSERT ... SELECT``
+    on the command's connection, so inside its transaction; indexes as in ``insert_frame_bulk``.
+
+    Only possible before the transaction has written anything (SQLite cannot ATTACH inside a
+    transaction; the driver begins one at the first write): returns False, having done nothing,
+    when it is not (another backend, an in-memory database, a transaction already writing), and
+    the caller inserts the usual way. The staging file is detached and removed when the
+    connection goes back to the pool, after the commit or rollback.
+    """
+    url = conn.engine.url
+    if conn.dialect.name != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    raw = conn.connection.driver_connection
+    if raw.in_transaction or sum(f.height for _, f in loads) < REBUILD_INDEXES_FROM:
+        return False
+    import os
+    import tempfile
+
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    fd, path = tempfile.mkstemp(prefix="arrears-stage-", suffix=".db", dir=os.path.dirname(os.path.abspath(url.database)))
+    os.close(fd)
+    try:
+        with adbc_sqlite.connect(path) as stage, stage.cursor() as cur:
+            for table, frame in loads:
+                cur.adbc_ingest(table.name, _sqlite_text(frame.select([c for c in frame.columns if c in table.c])).to_arrow(),
+                                mode="create")
+            stage.commit()
+        raw.execute(f"ATTACH DATABASE ? AS {_STAGE}", (path,))
+    except BaseException:
+        os.unlink(path)
+        raise
+    _detach_on_checkin(conn.engine)
+    conn.connection.info["arrears_stage"] = path
+    raw.execute("BEGIN")
+    for table, frame in loads:
+        indexes = sorted(table.indexes, key=lambda ix: ix.name) if _outnumbers(conn, table, frame.height) else []
+        for ix in indexes:
+            ix.drop(conn)
+        names = ", ".join(f'"{c}"' for c in frame.columns if c in table.c)
+        raw.execute(f'INSERT INTO main."{table.name}" ({names}) SELECT {names} FROM {_STAGE}."{table.name}"')
+        for ix in indexes:
+            ix.create(conn)
+    return True
+
+
+def _sqlite_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Dates and instants as the text SQLAlchemy stores in SQLite (see ``_executemany``)."""
+    out = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype == pl.Date:
+            out.append(col.dt.strftime("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            out.append(col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        elif dtype == pl.Boolean:
+            out.append(col.cast(pl.Int64))
+        elif dtype == pl.Null:
+            out.append(col.cast(pl.String))
+        else:
+            out.append(col)
+    return frame.select(out)
+
+
+_DETACHING: set[int] = set()
+
+
+def _detach_on_checkin(engine) -> None:
+    from sqlalchemy import event
+
+    if id(engine.pool) in _DETACHING:
+        return
+    _DETACHING.add(id(engine.pool))
+
+    @event.listens_for(engine.pool, "checkin")
+    def _detach(dbapi_conn, record) -> None:  # after the unit of work's commit or rollback
+        path = record.info.pop("arrears_stage", None) if record is not None else None
+        if path is None:
+            return
+        import os
+
+        try:
+            if dbapi_conn is not None:
+                dbapi_conn.execute(f"DETACH DATABASE {_STAGE}")
+        finally:
+            os.unlink(path)
+
+
+def _outnumbers(conn: Connection, table: Table, incoming: int) -> bool:
+    """Whether ``incoming`` rows are at least ``REBUILD_INDEXES_FROM`` and more than ``table`` holds."""
+    if incoming < REBUILD_INDEXES_FROM or not table.indexes:
+        return False
+    probe = select(literal(1)).select_from(table).limit(incoming).subquery()
+    return conn.execute(select(func.count()).select_from(probe)).scalar_one() < incoming
 
 
 def upsert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
@@ -141,11 +286,51 @@ def read_table(
     if keys is None:
         return _read(conn, select(table), overrides)
     keys = list(dict.fromkeys(keys))
+    if not keys:
+        return pl.DataFrame(schema=overrides)
+    among = _among(conn, table.c[key], keys)
+    if among is not None:
+        return _read(conn, select(table).where(among), overrides)
     parts = [
         _read(conn, select(table).where(table.c[key].in_(keys[i : i + _CHUNK])), overrides)
         for i in range(0, len(keys), _CHUNK)
     ]
     return pl.concat(parts) if parts else pl.DataFrame(schema=overrides)
+
+
+def read_keys(conn: Connection, table: Table, key: str, keys: Iterable[str]) -> pl.Series:
+    """The values of ``keys`` that ``table`` holds in column ``key`` (that column only)."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return pl.Series(key, [], dtype=pl.String)
+    column = table.c[key]
+    among = _among(conn, column, keys)
+    if among is not None:
+        found = [r[0] for r in conn.execute(select(column).where(among))]
+    else:  # pragma: no cover - SQLite and PostgreSQL take the one-query path
+        found = [r[0] for i in range(0, len(keys), _CHUNK)
+                 for r in conn.execute(select(column).where(column.in_(keys[i : i + _CHUNK])))]
+    return pl.Series(key, found, dtype=pl.String)
+
+
+def _among(conn: Connection, column, keys: list):
+    """``column IN keys`` as one statement with one parameter, whatever the number of keys: a
+    text array on PostgreSQL, a JSON array read by ``json_each`` on SQLite. (An IN list is
+    compiled and bound per value; in chunks of 5,000, looking up a million loans took 200
+    statements and most of a minute.) None where neither applies."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import String, any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam("among_keys", keys, type_=ARRAY(String)))
+    if conn.dialect.name == "sqlite":
+        import json
+
+        from sqlalchemy import bindparam
+
+        each = func.json_each(bindparam("among_keys", json.dumps(keys))).table_valued("value")
+        return column.in_(select(each.c.value))
+    return None  # pragma: no cover
 
 
 def read_where(conn: Connection, table: Table, condition) -> pl.DataFrame:

@@ -19,8 +19,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
-from arrears.book.schedule import LoanTerms, build, due_dates
+from arrears.book.products import DEFAULT
+from arrears.book.schedule import LoanTerms, due_dates, schedule_frame
 
 NANO = 10**9
 FAR = np.iinfo(np.int32).max  # the due day of an instalment a loan does not have
@@ -85,6 +87,33 @@ class Ledger:
         return np.where(late, day - oldest, 0)
 
 
+def _amounts(principal, rate_nano, term, method, disbursed) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+    """Cumulative principal and interest per distinct (principal, rate, term, method): the
+    schedules of all of them in one ``schedule_frame`` (the column-wise rule, not a call a loan)."""
+    first: dict[tuple, int] = {}
+    for i in range(principal.shape[0]):
+        first.setdefault((int(principal[i]), int(rate_nano[i]), int(term[i]), method[i]), i)
+    keys = list(first)
+    loans = pl.DataFrame(
+        {
+            "loan_id": [str(j) for j in range(len(keys))],
+            "principal": [k[0] for k in keys],
+            "annual_rate_nano": [k[1] for k in keys],
+            "term": [k[2] for k in keys],
+            "frequency": ["monthly"] * len(keys),
+            "method": [k[3] for k in keys],
+            "disbursed_on": [disbursed[i] for i in first.values()],
+        },
+        schema_overrides={"principal": pl.Int64, "annual_rate_nano": pl.Int64, "term": pl.Int64,
+                          "disbursed_on": pl.Date},
+    )
+    sched = schedule_frame(loans, {"default": DEFAULT})
+    ends = np.cumsum(np.where(loans["method"].to_numpy() == "bullet", 1, loans["term"].to_numpy()))
+    cum_p = np.split(sched["principal"].to_numpy(), ends[:-1])
+    cum_i = np.split(sched["interest"].to_numpy(), ends[:-1])
+    return {key: (np.cumsum(p), np.cumsum(i)) for key, p, i in zip(keys, cum_p, cum_i)}
+
+
 def build_ledger(
     principal: np.ndarray,
     rate_nano: np.ndarray,
@@ -100,17 +129,11 @@ def build_ledger(
     due = np.full((n, width), FAR, dtype=np.int32)
     cum_p = np.zeros((n, width + 1), dtype=np.int64)
     cum_i = np.zeros((n, width + 1), dtype=np.int64)
-    amounts: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    amounts = _amounts(principal, rate_nano, term, method, disbursed)
     dates: dict[tuple, np.ndarray] = {}
     for i in range(n):
         t = int(term[i])
         key = (int(principal[i]), int(rate_nano[i]), t, method[i])
-        if key not in amounts:
-            terms = LoanTerms(key[0], key[1], t, "monthly", method[i], disbursed[i])
-            sched = build(terms)
-            amounts[key] = (
-                np.cumsum([s.principal for s in sched]), np.cumsum([s.interest for s in sched])
-            )
         dkey = (disbursed[i], t)
         if dkey not in dates:
             terms = LoanTerms(0, 0, t, "monthly", "annuity", disbursed[i])
