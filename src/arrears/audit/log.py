@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, delete, func, select, update
 
-from arrears.audit.chain import GENESIS, as_utc, chain_frame, chain_records
+from arrears.audit.chain import FORMAT, GENESIS, as_utc, chain_frame, chain_records
 from arrears.audit.retention import (
     DEFAULT_RETENTION,
     RetentionRule,
@@ -50,7 +50,12 @@ _SCHEMA = {
     "recorded_at": pl.Datetime("us", "UTC"),
     "prev_hash": pl.String,
     "row_hash": pl.String,
+    "format": pl.Int16,
 }
+
+
+_BIG = 50_000  # rows: above this, an append on SQLite gets a larger page cache for its duration
+_BIG_CACHE_KIB = 256 * 1024
 
 
 class SegmentSealed(RuntimeError):
@@ -90,7 +95,7 @@ def append(
     )
     if not rows:
         return 0
-    return insert_frame(conn, audit_log, pl.DataFrame(rows, schema=_SCHEMA, orient="row"))
+    return insert_frame(conn, audit_log, pl.from_dicts(rows, schema=_SCHEMA))
 
 
 def append_frame(conn: Connection, partition: str, day: dt.date, records: pl.DataFrame, *,
@@ -103,7 +108,18 @@ def append_frame(conn: Connection, partition: str, day: dt.date, records: pl.Dat
     rows = chain_frame(records, partition=partition, day=day, recorded_at=recorded_at,
                        last_seq=0 if last is None else last.seq,
                        last_hash=GENESIS if last is None else last.row_hash)
-    return insert_frame(conn, audit_log, rows.select(list(_SCHEMA)))
+    constants = {"partition": partition, "day": day, "recorded_at": as_utc(recorded_at), "format": FORMAT}
+    if conn.dialect.name != "sqlite" or rows.height < _BIG:
+        return insert_frame(conn, audit_log, rows.select(list(_SCHEMA)), constants=constants)
+    # The borrower index takes one insert per row at a random place; with SQLite's default page
+    # cache (2 MB) a large append keeps evicting and re-reading its pages.
+    raw = conn.connection.driver_connection
+    kept = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size = {-_BIG_CACHE_KIB}")
+    try:
+        return insert_frame(conn, audit_log, rows.select(list(_SCHEMA)), constants=constants)
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(kept)}")
 
 
 def _before_append(conn: Connection, partition: str, day: dt.date):
