@@ -33,7 +33,7 @@ def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame, *, constan
         return 0
     cols = [c for c in frame.columns if c in table.c]
     frame = frame.select(cols)
-    if constants and conn.dialect.name != "postgresql":
+    if constants and conn.dialect.name != "postgresql" and _writable(conn, table, constants):
         _executemany(conn, table, frame.drop(*constants), constants=constants)
         return frame.height
     if conn.dialect.name == "postgresql":
@@ -143,6 +143,16 @@ def _executemany_value(conn: Connection, table: Table, name: str, value: Any) ->
     return value if value is None or process is None else process(value)
 
 
+def _writable(conn: Connection, table: Table, constants: Mapping[str, Any]) -> bool:
+    """Every constant can be written into the statement (else they are bound per row, as usual)."""
+    try:
+        for name, value in constants.items():
+            _sql_literal(_executemany_value(conn, table, name, value))
+    except TypeError:
+        return False
+    return True
+
+
 def _sql_literal(value: Any) -> str:
     """A bound value written into the statement: NULL, an integer, or a quoted string."""
     if value is None:
@@ -151,7 +161,7 @@ def _sql_literal(value: Any) -> str:
         return str(int(value))
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str):
+    if isinstance(value, str) and "\x00" not in value:  # a NUL would end the literal early
         return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"{type(value).__name__} constant cannot be written into a statement")
 
