@@ -213,3 +213,51 @@ def test_chain_frame_gives_the_same_rows_and_hashes_as_chain_records():
     assert fast["row_hash"].to_list() == [r["row_hash"] for r in slow]
     assert fast["prev_hash"].to_list() == [r["prev_hash"] for r in slow]
     assert fast["seq"].to_list() == [r["seq"] for r in slow]
+
+
+def _independent_hash(prev: str, row: dict, fmt: int) -> str:
+    """Both encodings written out again from the README, without ``chain``'s helpers."""
+    import hashlib
+    import json
+
+    fields = [row["partition"], row["day"].isoformat(), row["kind"], row["borrower_id"], row["loan_id"],
+              row["action_id"], row["decision"], row["rules"], row["payload"],
+              row["recorded_at"].astimezone(dt.UTC).isoformat(timespec="microseconds")]
+    if fmt == 1:
+        text = "arrears-audit-row/1\n" + prev + "\n" + json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+    body = b"".join(b"-" if f is None else str(len(f.encode())).encode() + b":" + f.encode() for f in fields)
+    return hashlib.sha256(b"arrears-audit-row/2\n" + prev.encode() + b"\n" + body).hexdigest()
+
+
+def test_new_rows_are_format_2_and_hash_as_the_readme_says():
+    rows = chain_records(records(3) + [{"kind": "screened_count", "payload": {"n": "中文 \"q\""}}],
+                         partition="CN", day=DAY, recorded_at=AT)
+    assert {r["format"] for r in rows} == {2}
+    prev = GENESIS
+    for r in rows:
+        assert r["row_hash"] == _independent_hash(prev, r, 2)
+        prev = r["row_hash"]
+
+
+def test_rows_written_in_format_1_still_verify_and_tampering_is_still_named():
+    """Rows stored before format 2 (no ``format`` key, or ``format`` 1) are hashed as they were."""
+    prev, old = GENESIS, []
+    for r in chained(4):
+        r = {k: v for k, v in r.items() if k != "format"}
+        r["prev_hash"] = prev
+        r["row_hash"] = prev = _independent_hash(prev, r, 1)
+        old.append(r)
+    assert check_segment("CN", DAY, old)[1] == []
+    assert check_segment("CN", DAY, [{**r, "format": 1} for r in old])[1] == []
+    # A format-2 row appended after them continues the same chain.
+    new = chain_records(records(1), partition="CN", day=DAY, recorded_at=AT, last_seq=4, last_hash=old[-1]["row_hash"])
+    assert check_segment("CN", DAY, old + new)[1] == []
+    # Editing an old row, or relabelling its format, is an edit.
+    assert kinds(check_segment("CN", DAY, [old[0], {**old[1], "decision": "x"}, *old[2:]])[1]) == [("edited", 2)]
+    assert kinds(check_segment("CN", DAY, [old[0], {**old[1], "format": 2}, *old[2:]])[1]) == [("edited", 2)]
+    rows = list(old)
+    rows[1], rows[2] = {**rows[2], "seq": 2}, {**rows[1], "seq": 3}
+    assert {p.kind for p in check_segment("CN", DAY, rows)[1]} == {"reordered"}
+    with pytest.raises(AuditRecordError):
+        row_hash(GENESIS, {**old[0], "format": 3})

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from arrears.audit import log
-from arrears.audit.chain import GENESIS, row_hash
+from arrears.audit.chain import GENESIS, as_utc, row_hash
 from arrears.audit.log import ChainBroken, SegmentSealed
 from arrears.store.tables import audit_log, audit_seals
 
@@ -305,3 +305,36 @@ def test_verify_refuses_an_unreadable_seal_file(engine, db_url, cli, tmp_path):
     (tmp_path / "x.json").write_text("{}")
     r = verify(cli, db_url, "--seals", tmp_path / "x.json")
     assert r.exit_code == 2 and "not an arrears audit seal" in r.output
+
+
+def test_rows_of_the_old_format_in_the_database_still_verify(engine, db_url, cli, monkeypatch):
+    """A segment begun before format 2 (its rows stored with ``format`` 1) and continued by today's
+    bulk append verifies; an edit of an old row is named."""
+    monkeypatch.setattr(log, "_BIG", 1)  # the large-append path (SQLite: a bigger page cache for it)
+    with engine.begin() as conn:
+        log.append(conn, "CN", DAY, planned(3), recorded_at=AT)
+    prev = GENESIS
+    with engine.begin() as conn:
+        for r in rows(engine):  # rewrite them as the code before format 2 wrote them
+            r["format"] = 1
+            r["prev_hash"] = prev
+            r["row_hash"] = prev = row_hash(prev, r)
+            conn.execute(update(audit_log).where(*where(seq=r["seq"]))
+                         .values(format=1, prev_hash=r["prev_hash"], row_hash=r["row_hash"]))
+    frame = pl.DataFrame({"kind": ["policy_check"] * 2, "borrower_id": ["B1", None], "loan_id": ["L1", "L2"],
+                          "action_id": ["P1", "P2"], "decision": ["allow", "block"], "rules": ["[]", '["CN-HOURS"]'],
+                          "payload": ['{"explanation":"it\'s fine"}', "{}"]})
+    with engine.begin() as conn:
+        log.append_frame(conn, "CN", DAY, frame, recorded_at=AT)
+        if conn.dialect.name == "sqlite":  # the connection's own cache size is given back
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+    stored = rows(engine)
+    assert [r["format"] for r in stored] == [1, 1, 1, 2, 2]
+    assert stored[3]["prev_hash"] == stored[2]["row_hash"]
+    assert stored[3]["payload"] == '{"explanation":"it\'s fine"}' and stored[4]["borrower_id"] is None
+    assert as_utc(stored[3]["recorded_at"]) == AT
+    assert verify(cli, db_url).exit_code == 0
+    with engine.begin() as conn:
+        conn.execute(update(audit_log).where(*where(seq=2)).values(decision="allowed!"))
+    r = verify(cli, db_url)
+    assert r.exit_code == 3 and "edited: partition CN, day 2026-03-02, seq 2" in r.output

@@ -184,3 +184,35 @@ def test_a_big_bulk_insert_still_refuses_a_row_whose_parent_is_missing(db_url, m
     assert [fk["referred_table"] for fk in inspect(eng).get_foreign_keys("schedule")] == ["loans"]
     assert [ix["name"] for ix in inspect(eng).get_indexes("schedule")] == ["ix_schedule_adjusted_due_on"]
     eng.dispose()
+
+
+def test_constants_of_a_bulk_insert_read_back_as_if_bound_per_row(db_url):
+    """``insert_frame(constants=...)``: on SQLite they are written into the statement; a quote in a
+    value, a date, a timestamp and a NUL (which cannot be written, so it is bound) come back as given."""
+    import datetime as dt
+
+    import polars as pl
+    from sqlalchemy import select
+
+    from arrears.store.bulk import insert_frame
+    from arrears.store.db import make_engine, upgrade
+    from arrears.store.tables import audit_log
+
+    eng = make_engine(db_url)
+    upgrade(eng)
+    at = dt.datetime(2026, 3, 2, 1, 2, 3, 456789, tzinfo=dt.UTC)
+    for partition in ("O'Brien", "nul\x00") if eng.dialect.name == "sqlite" else ("O'Brien",):
+        frame = pl.DataFrame({"partition": [partition] * 2, "day": [dt.date(2026, 3, 2)] * 2, "seq": [1, 2],
+                              "kind": ["policy_check"] * 2, "payload": ["{}", "{'x'}"], "recorded_at": [at] * 2,
+                              "prev_hash": ["0" * 64] * 2, "row_hash": ["1" * 64, "2" * 64], "format": [2, 2]})
+        with eng.begin() as conn:
+            insert_frame(conn, audit_log, frame, constants={"partition": partition, "day": dt.date(2026, 3, 2),
+                                                             "recorded_at": at, "format": 2})
+        with eng.connect() as conn:
+            got = conn.execute(select(audit_log).where(audit_log.c.partition == partition)
+                               .order_by(audit_log.c.seq)).mappings().all()
+        assert [(r["seq"], r["payload"], r["day"], r["format"]) for r in got] == [
+            (1, "{}", dt.date(2026, 3, 2), 2), (2, "{'x'}", dt.date(2026, 3, 2), 2)]
+        assert all((r["recorded_at"] if r["recorded_at"].tzinfo else r["recorded_at"].replace(tzinfo=dt.UTC)) == at
+                   for r in got)
+    eng.dispose()

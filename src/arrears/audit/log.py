@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, delete, func, select, update
 
-from arrears.audit.chain import GENESIS, as_utc, chain_frame, chain_records
+from arrears.audit.chain import FORMAT, GENESIS, as_utc, chain_frame, chain_records
 from arrears.audit.retention import (
     DEFAULT_RETENTION,
     RetentionRule,
@@ -50,7 +51,12 @@ _SCHEMA = {
     "recorded_at": pl.Datetime("us", "UTC"),
     "prev_hash": pl.String,
     "row_hash": pl.String,
+    "format": pl.Int16,
 }
+
+
+_BIG = 50_000  # rows: above this, an append on SQLite gets a larger page cache for its duration
+_BIG_CACHE_KIB = 256 * 1024
 
 
 class SegmentSealed(RuntimeError):
@@ -90,20 +96,52 @@ def append(
     )
     if not rows:
         return 0
-    return insert_frame(conn, audit_log, pl.DataFrame(rows, schema=_SCHEMA, orient="row"))
+    return insert_frame(conn, audit_log, pl.from_dicts(rows, schema=_SCHEMA))
 
 
 def append_frame(conn: Connection, partition: str, day: dt.date, records: pl.DataFrame, *,
                  recorded_at: dt.datetime) -> int:
     """``append`` for many rows at once: ``records`` has ``chain.TEXT_RECORD``'s columns, with
     ``rules`` and ``payload`` already canonical JSON text (``chain_frame``)."""
-    if records.is_empty():
+    return append_frames(conn, day, [(partition, records)], recorded_at=recorded_at)
+
+
+def append_frames(conn: Connection, day: dt.date, segments: Sequence[tuple[str, pl.DataFrame]], *,
+                  recorded_at: dt.datetime) -> int:
+    """``append_frame`` for several partitions of one day, in the order given. Each segment's chain
+    (Polars and one SHA-256 per row) is built in a worker thread while the one before it is being
+    written: both release the GIL for much of their work, so on two cores they overlap."""
+    segments = [(p, r) for p, r in segments if not r.is_empty()]
+    if not segments:
         return 0
-    last = _before_append(conn, partition, day)
-    rows = chain_frame(records, partition=partition, day=day, recorded_at=recorded_at,
-                       last_seq=0 if last is None else last.seq,
-                       last_hash=GENESIS if last is None else last.row_hash)
-    return insert_frame(conn, audit_log, rows.select(list(_SCHEMA)))
+    lasts = [_before_append(conn, p, day) for p, _ in segments]
+    written = 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        chains = [
+            pool.submit(chain_frame, records, partition=partition, day=day, recorded_at=recorded_at,
+                        last_seq=0 if last is None else last.seq,
+                        last_hash=GENESIS if last is None else last.row_hash)
+            for (partition, records), last in zip(segments, lasts)
+        ]
+        for (partition, _), chained in zip(segments, chains):
+            written += _insert_chained(conn, partition, day, chained.result(), recorded_at)
+    return written
+
+
+def _insert_chained(conn: Connection, partition: str, day: dt.date, rows: pl.DataFrame,
+                    recorded_at: dt.datetime) -> int:
+    constants = {"partition": partition, "day": day, "recorded_at": as_utc(recorded_at), "format": FORMAT}
+    if conn.dialect.name != "sqlite" or rows.height < _BIG:
+        return insert_frame(conn, audit_log, rows.select(list(_SCHEMA)), constants=constants)
+    # The borrower index takes one insert per row at a random place; with SQLite's default page
+    # cache (2 MB) a large append keeps evicting and re-reading its pages.
+    raw = conn.connection.driver_connection
+    kept = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size = {-_BIG_CACHE_KIB}")
+    try:
+        return insert_frame(conn, audit_log, rows.select(list(_SCHEMA)), constants=constants)
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(kept)}")
 
 
 def _before_append(conn: Connection, partition: str, day: dt.date):

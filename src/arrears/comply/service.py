@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection
 
-from arrears.audit.log import append_frame
+from arrears.audit.log import append_frames
 from arrears.comply.actions_file import as_engine_input, read_actions, write_decisions
 from arrears.policy.check.engine import evaluate
 from arrears.policy.check.params import Packs
@@ -60,10 +60,8 @@ def record(conn: Connection, decisions: pl.DataFrame, kind: str, day: dt.date, r
         world_borrowers.select("borrower_id", "jurisdiction").unique("borrower_id"), on="borrower_id", how="left"
     )["jurisdiction"].fill_null("platform")
     records = audit_records(decisions, kind, extra).with_columns(partitions.alias("_partition"))
-    written = 0
-    for (partition,), part in sorted(records.partition_by("_partition", as_dict=True, maintain_order=True).items()):
-        written += append_frame(conn, str(partition), day, part.drop("_partition"), recorded_at=recorded_at)
-    return written
+    parts = sorted(records.partition_by("_partition", as_dict=True, maintain_order=True).items())
+    return append_frames(conn, day, [(str(p), part.drop("_partition")) for (p,), part in parts], recorded_at=recorded_at)
 
 
 def check_file(conn: Connection, path: Path, out: Path, day: dt.date, packs: Packs, recorded_at: dt.datetime) -> CheckReport:

@@ -7,7 +7,8 @@ inside its transaction, and one DBAPI executemany on SQLite. Reads go through ``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Column, Connection, MetaData, Table, func, literal, select
@@ -26,11 +27,17 @@ def _csv_safe(dtype: pl.DataType) -> bool:
     )
 
 
-def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame, *, constants: Mapping[str, Any] | None = None) -> int:
+    """Insert ``frame``'s rows. ``constants`` names columns of ``frame`` that hold one value in every
+    row, with that value (an audit segment's partition, day, ...): on SQLite it is written into the
+    statement once instead of being bound once per row; COPY takes the frame as it is."""
     if frame.is_empty():
         return 0
     cols = [c for c in frame.columns if c in table.c]
     frame = frame.select(cols)
+    if constants and conn.dialect.name != "postgresql" and _writable(conn, table, constants):
+        _executemany(conn, table, frame.drop(*constants), constants=constants)
+        return frame.height
     if conn.dialect.name == "postgresql":
         # COPY goes through the driver's connection, which SQLAlchemy does not see: make sure its
         # transaction has begun, or a caller's ``conn.commit()`` would commit nothing and the rows
@@ -228,7 +235,8 @@ def upsert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     return frame.height
 
 
-def _executemany(conn: Connection, table: Table, frame: pl.DataFrame, suffix: str = "") -> None:
+def _executemany(conn: Connection, table: Table, frame: pl.DataFrame, suffix: str = "",
+                 constants: Mapping[str, Any] | None = None) -> None:
     """One DBAPI ``executemany`` of plain tuples, on the command's connection (so in its transaction).
 
     ``conn.execute(table.insert(), frame.to_dicts())`` builds a dict per row and lets SQLAlchemy
@@ -266,11 +274,47 @@ def _executemany(conn: Connection, table: Table, frame: pl.DataFrame, suffix: st
             values = [None if v is None else process(v) for v in values]
         columns.append(values)
     quote = dialect.identifier_preparer
+    fixed = {} if not constants else {
+        name: _sql_literal(_executemany_value(conn, table, name, value)) for name, value in constants.items()}
     sql = (
-        f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in frame.columns)}) "
-        f"VALUES ({', '.join([marker] * len(frame.columns))}) {suffix}"
+        f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in [*fixed, *frame.columns])}) "
+        f"VALUES ({', '.join([*fixed.values(), *[marker] * len(frame.columns)])}) {suffix}"
     )
     conn.exec_driver_sql(sql, list(zip(*columns)))
+
+
+def _executemany_value(conn: Connection, table: Table, name: str, value: Any) -> Any:
+    """One value as ``_executemany`` binds it in column ``name`` (same conversions)."""
+    dialect = conn.dialect
+    if dialect.name == "sqlite" and isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if dialect.name == "sqlite" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+    return value if value is None or process is None else process(value)
+
+
+def _writable(conn: Connection, table: Table, constants: Mapping[str, Any]) -> bool:
+    """Every constant can be written into the statement (else they are bound per row, as usual)."""
+    try:
+        for name, value in constants.items():
+            _sql_literal(_executemany_value(conn, table, name, value))
+    except TypeError:
+        return False
+    return True
+
+
+def _sql_literal(value: Any) -> str:
+    """A bound value written into the statement: NULL, an integer, or a quoted string."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and "\x00" not in value:  # a NUL would end the literal early
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"{type(value).__name__} constant cannot be written into a statement")
 
 
 def read_table(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -415,6 +416,8 @@ audit_log = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("row_hash", String(64), nullable=False),
+    # How row_hash encodes the fields (audit.chain): 1 for rows written before 2026-11-29, 2 since.
+    Column("format", SmallInteger, nullable=False, server_default="1"),
     Index("ix_audit_log_borrower", "borrower_id"),
 )
 

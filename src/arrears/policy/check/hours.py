@@ -19,16 +19,17 @@ HOURS_RULES = {"US": "US-TIME", "US-MA": "US-TIME", "CN": "CN-HOURS", "GB": "GB-
 _DAY = 24 * 60
 
 
+_KEY = ("zone", "d", "_hf", "_hu", "_pf", "_pu")
+
+
 def _zone_windows(part: pl.DataFrame, zone: str) -> pl.DataFrame:
-    h_from = pl.when(pl.col("hours_apply")).then(pl.col("hours_from")).otherwise(0).fill_null(0)
-    h_until = pl.when(pl.col("hours_apply")).then(pl.col("hours_until")).otherwise(_DAY).fill_null(_DAY)
     return part.with_columns(
         local_instant(pl.col("d"), pl.lit(0), zone).alias("day_start"),
         local_instant(pl.col("d"), pl.lit(_DAY), zone).alias("day_end"),
-        local_instant(pl.col("d"), h_from, zone).alias("h_start"),
-        local_instant(pl.col("d"), h_until, zone).alias("h_end"),
-        local_instant(pl.col("d"), pl.col("pref_from").fill_null(0), zone).alias("p_start"),
-        local_instant(pl.col("d"), pl.col("pref_until").fill_null(_DAY), zone).alias("p_end"),
+        local_instant(pl.col("d"), pl.col("_hf"), zone).alias("h_start"),
+        local_instant(pl.col("d"), pl.col("_hu"), zone).alias("h_end"),
+        local_instant(pl.col("d"), pl.col("_pf"), zone).alias("p_start"),
+        local_instant(pl.col("d"), pl.col("_pu"), zone).alias("p_end"),
     )
 
 
@@ -46,8 +47,17 @@ def windows(zoned: pl.DataFrame) -> pl.DataFrame:
     schema = {"idx": pl.UInt32, "hours_ok": pl.Boolean, "pref_ok": pl.Boolean, "win_start": UTC, "win_end": UTC}
     if zoned.is_empty():
         return pl.DataFrame(schema=schema)
-    parts = [_zone_windows(part, z) for (z,), part in zoned.partition_by("zone", as_dict=True).items()]  # type: ignore[arg-type]
-    w = pl.concat(parts)
+    # The wall times in minutes each window is built from; the instants are worked out once per
+    # distinct (zone, local day, minutes), a few hundred at most, and joined back to the rows.
+    keyed = zoned.with_columns(
+        pl.when(pl.col("hours_apply")).then(pl.col("hours_from")).otherwise(0).fill_null(0).cast(pl.Int64).alias("_hf"),
+        pl.when(pl.col("hours_apply")).then(pl.col("hours_until")).otherwise(_DAY).fill_null(_DAY).cast(pl.Int64).alias("_hu"),
+        pl.col("pref_from").fill_null(0).cast(pl.Int64).alias("_pf"),
+        pl.col("pref_until").fill_null(_DAY).cast(pl.Int64).alias("_pu"),
+    )
+    distinct = keyed.select(_KEY).unique()
+    parts = [_zone_windows(part, z) for (z,), part in distinct.partition_by("zone", as_dict=True).items()]  # type: ignore[arg-type]
+    w = keyed.join(pl.concat(parts), on=list(_KEY), how="left", nulls_equal=True)
     pref_applies = pl.col("hours_apply") & pl.col("pref_from").is_not_null()
     return w.group_by("idx").agg(
         _inside("h_start", "h_end").all().alias("hours_ok"),
