@@ -13,7 +13,10 @@ setup:
 		python3 -m pip install uv \
 			|| python3 -m pip install --break-system-packages uv; \
 	fi
-	uv sync --frozen
+	@# Bytecode is compiled here, once, rather than by every command's first imports (some
+	@# environments set PYTHONDONTWRITEBYTECODE, and then every run compiles everything again).
+	uv sync --frozen --compile-bytecode
+	@uv run python -m compileall -q src
 
 # pytest exit 5 means "no tests collected": a test run that runs no test proves nothing, so say so.
 test: setup

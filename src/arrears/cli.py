@@ -567,7 +567,7 @@ def demo(
     from arrears.sim.session import NotDemoData, run
     from arrears.sim.worlds import OnlineLendingCN
 
-    world = OnlineLendingCN(loans=loans)
+    world = OnlineLendingCN(loans=loans, take_on=True)
     progress, tick = _sim_progress(days)
     try:
         with progress:

@@ -136,6 +136,32 @@ def test_takeon_loan_starts_from_its_balances_and_ages_onward(db_url, tmp_path):
     assert (stored["status"], stored["dpd"], stored["bucket"]) == ("delinquent", 25, "1-29")
 
 
+def test_an_up_to_date_takeon_loan_holds_its_credit_and_the_close_starts_on_its_takeon_date(db_url, tmp_path):
+    # The same loan taken on 2026-03-01 with inst 1 (02-15) paid and nothing due: no oldest unpaid
+    # date and no dofd (both optional for an up-to-date loan), and 50.00 received but not applied.
+    loans = (f"{LOAN_HEAD}{TAKEON_HEAD},takeon_credit\n"
+             "T2,B1,CNY,10000.00,0.18,8,days,45,annuity,2026-01-01,0.0005,"
+             "2026-03-01,8843.89,0.00,0.00,0.00,,,50.00\n")
+    _setup(db_url, tmp_path, loans)
+    _ok(db_url, "close-day", "--date", "2026-04-02", "--allow-future")
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        days = conn.execute(text("SELECT MIN(day), COUNT(*) FROM closed_days")).one()
+    engine.dispose()
+    # The days before the take-on are the other system's: the close does not walk them.
+    assert (str(days[0]), days[1]) == ("2026-03-01", 33)
+    on = _account(db_url, "T2", "--as-of", "2026-03-01")
+    assert (on["status"], on["dpd"], on["dofd"]) == ("current", 0, None)
+    assert (on["balances"]["principal_outstanding"], on["balances"]["credit"]) == ("8843.89", "50.00")
+    # Inst 2 falls due on 04-01 (1,181.76 + 196.26): the credit pays its interest first, as any
+    # held credit would; the rest is overdue the next day, with a day's penalty on the overdue
+    # principal (1,181.76 x 0.0005 = 0.59).
+    due = _account(db_url, "T2", "--as-of", "2026-04-01")["balances"]
+    assert (due["interest_due"], due["credit"]) == ("146.26", "0.00")
+    late = _account(db_url, "T2", "--as-of", "2026-04-02")
+    assert (late["status"], late["dpd"], late["balances"]["overdue"]) == ("delinquent", 1, "1328.61")
+
+
 def test_account_shows_pauses_and_a_forbearance_freezes_the_stored_dpd(db_url, tmp_path):
     loans = f"{LOAN_HEAD}\nL1,B1,CNY,10000.00,0.18,12,monthly,,annuity,2026-01-01,0.0005\n"
     _setup(db_url, tmp_path, loans)

@@ -433,3 +433,22 @@ def test_a_big_load_through_the_staging_file_stores_what_the_row_path_stores(eng
     assert stored[0] == stored[1]
     assert len(stored[0][1]) == sum(1 if r["method"] == "bullet" else int(r["term"]) for r in rows)
     assert not list(tmp_path.glob("arrears-stage-*"))
+
+
+def test_a_takeon_states_its_balances_together_and_may_leave_its_dates_and_credit_empty(book, db_url, cli, tmp_path):
+    takeon = ("takeon_date", "takeon_principal_outstanding", "takeon_interest_due", "takeon_penalty_due",
+              "takeon_fees_due", "takeon_oldest_unpaid_due_on", "takeon_dofd", "takeon_credit")
+    up_to_date = dict(zip(takeon, ("2026-03-01", "9000.00", "0.00", "0.00", "0.00", "", "", "12.34")))
+    no_interest = {**up_to_date, "takeon_interest_due": ""}
+    path = write_csv(tmp_path / "bad.csv", [loan("T1", **up_to_date), loan("T2", **no_interest)], LOAN_COLUMNS + takeon)
+    before = snapshot(book)
+    result = cli("import", "loans", path, db=db_url)
+    assert result.exit_code == 2 and snapshot(book) == before
+    assert problem_lines(result.output) == [(2, "takeon_interest_due")]
+    assert "takeon_interest_due: is required when any takeon_ column is given" in flat(result.output)
+    ok = write_csv(tmp_path / "ok.csv", [loan("T1", **up_to_date)], LOAN_COLUMNS + takeon)
+    imp(book, "loans", ok)
+    with book.connect() as conn:
+        row = conn.execute(select(t.loans.c.takeon_oldest_unpaid_due_on, t.loans.c.takeon_dofd,
+                                  t.loans.c.takeon_credit_minor).where(t.loans.c.loan_id == "T1")).one()
+    assert tuple(row) == (None, None, 1234)

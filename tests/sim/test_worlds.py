@@ -262,3 +262,31 @@ def test_the_dialer_does_not_call_back_someone_who_called_in_earlier_that_day():
     # The call later that day goes (US-FREQ: 7 days after a conversation); the e-mail and the next
     # day's plan stay.
     assert honour_what_was_said(c)["event_id"].to_list() == ["I1", "E1", "C2"]
+
+
+def test_a_world_taking_its_book_on_starts_the_platform_where_replaying_its_history_would(tmp_path):
+    """``take_on``: the days before the start are played inside the world and the loans arrive with
+    their take-on balances (the demo's way to skip four months of closes). The platform's book on
+    the first day is then the replayed one, loan by loan, but for the penalty, which the world
+    only estimates (a handful of loans whose estimate falls short stay a few days late)."""
+    from arrears.policy.check.params import Packs
+    from arrears.sim.session import run
+
+    books = {}
+    for take_on in (False, True):
+        world = OnlineLendingCN(loans=400, take_on=take_on)
+        out = run(world, work=tmp_path / f"take_on-{take_on}", days=1, strategy="champion", seed=4,
+                  start=world.start_date, packs=Packs.load())
+        engine = make_engine(f"sqlite:///{out.database}")
+        with engine.connect() as conn:
+            books[take_on] = (
+                pl.read_database("SELECT loan_id, status, dpd, bucket FROM loan_state ORDER BY loan_id", conn),
+                conn.exec_driver_sql("SELECT MIN(day) FROM closed_days").scalar(),
+            )
+        engine.dispose()
+    (replayed, first_replayed), (taken_on, first_taken) = books[False], books[True]
+    assert str(first_taken) == str(world.start_date - dt.timedelta(days=1)) and str(first_replayed) < str(first_taken)
+    assert (replayed["status"] == "delinquent").sum() >= 20  # the comparison covers loans in arrears
+    same = replayed.join(taken_on, on="loan_id", suffix="_t").filter(
+        (pl.col("dpd") == pl.col("dpd_t")) & (pl.col("status") == pl.col("status_t")))
+    assert taken_on.height == replayed.height == 400 and same.height >= 396

@@ -9,7 +9,9 @@ are laid onto the schedule, and why:
   prepayment would be, so that the arrears, and with them dpd, stay exactly as stated;
 - interest due: spread over the unpaid instalments already due, oldest first; what exceeds their
   scheduled interest stays on the oldest;
-- penalty and fees arrive as loan balances; dofd is taken as given;
+- penalty and fees arrive as loan balances; dofd is taken as given (empty: derived as for any loan);
+- credit (money the other system received and had not applied) is held, and spent by the next
+  step as any held credit is: on what is due, oldest first;
 - dpd, bucket and status then follow from the same ageing rule as every other loan.
 """
 
@@ -26,7 +28,7 @@ from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, check, initial_stat
 
 TAKEON_COLUMNS = (
     "takeon_date", "takeon_principal_outstanding", "takeon_interest_due", "takeon_penalty_due",
-    "takeon_fees_due", "takeon_oldest_unpaid_due_on", "takeon_dofd",
+    "takeon_fees_due", "takeon_oldest_unpaid_due_on", "takeon_dofd", "takeon_credit",
 )
 
 
@@ -41,7 +43,7 @@ def takeon_state(
     loans, inst = initial_state(terms, schedule)
     t = terms.select(
         "loan_id", "takeon_principal_outstanding", "takeon_interest_due", "takeon_penalty_due",
-        "takeon_fees_due", "takeon_oldest_unpaid_due_on", "takeon_dofd",
+        "takeon_fees_due", "takeon_oldest_unpaid_due_on", "takeon_dofd", "takeon_credit",
     )
     i = inst.join(t, on="loan_id").sort("loan_id", "n")
     oldest = pl.coalesce("takeon_oldest_unpaid_due_on", pl.lit(day + dt.timedelta(days=1), pl.Date))
@@ -105,6 +107,7 @@ def takeon_state(
             (pl.col("takeon_fees_due").cast(pl.Int64) * MICRO).alias("fees_micro"),
             pl.col("takeon_fees_due").alias("fees_gross"),
             pl.col("takeon_dofd").alias("dofd"),
+            pl.col("takeon_credit").fill_null(0).alias("credit"),
         )
         .select(LOAN_STATE.names())
     )

@@ -54,6 +54,7 @@ TERMS_SCHEMA = pl.Schema(
         "takeon_fees_due": pl.Int64,
         "takeon_oldest_unpaid_due_on": pl.Date,
         "takeon_dofd": pl.Date,
+        "takeon_credit": pl.Int64,
     }
 )
 
@@ -66,6 +67,7 @@ _TAKEON_SOURCES = (
     ("takeon_fees_due_minor", "takeon_fees_due"),
     ("takeon_oldest_unpaid_due_on", "takeon_oldest_unpaid_due_on"),
     ("takeon_dofd", "takeon_dofd"),
+    ("takeon_credit_minor", "takeon_credit"),
 )
 
 

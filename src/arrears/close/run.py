@@ -73,7 +73,7 @@ def close_days(
         with engine.connect() as conn:
             require_current(conn)
             last = io.last_closed(conn)
-            first = io.earliest_disbursement(conn) if last is None else last + dt.timedelta(days=1)
+            first = io.first_book_day(conn) if last is None else last + dt.timedelta(days=1)
         if first is None or target < first:
             return []
         total = (target - first).days + 1

@@ -20,21 +20,27 @@ REQUIRED = (
     "loan_id", "borrower_id", "currency", "principal", "annual_rate", "term", "frequency",
     "method", "disbursed_on",
 )
-TAKEON = (
+# A take-on states its date and its balances together. The oldest unpaid due date and the date of
+# first delinquency are empty for a loan that is up to date (nothing unpaid, never delinquent); an
+# empty dofd on a late loan is derived from the oldest unpaid due date, as for any loan. The credit
+# (money received and not yet applied: overpayments, part-payments) is optional, empty meaning none.
+TAKEON_TOGETHER = (
     "takeon_date", "takeon_principal_outstanding", "takeon_interest_due", "takeon_penalty_due",
-    "takeon_fees_due", "takeon_oldest_unpaid_due_on", "takeon_dofd",
+    "takeon_fees_due",
 )
+TAKEON = (*TAKEON_TOGETHER, "takeon_oldest_unpaid_due_on", "takeon_dofd", "takeon_credit")
 OPTIONAL = (
     "product", "period_days", "first_due_on", "penalty_rate_daily", "contract_date",
     "lender_type", "time_barred_on", *TAKEON,
 )
-MONEY = ("principal", "takeon_principal_outstanding", "takeon_interest_due", "takeon_penalty_due", "takeon_fees_due")
+MONEY = ("principal", "takeon_principal_outstanding", "takeon_interest_due", "takeon_penalty_due", "takeon_fees_due",
+         "takeon_credit")
 STORED = (
     "borrower_id", "product", "currency", "principal_minor", "annual_rate_nano", "term", "frequency",
     "period_days", "method", "disbursed_on", "first_due_on", "penalty_rate_daily_nano",
     "contract_date", "lender_type", "time_barred_on", "takeon_date",
     "takeon_principal_outstanding_minor", "takeon_interest_due_minor", "takeon_penalty_due_minor",
-    "takeon_fees_due_minor", "takeon_oldest_unpaid_due_on", "takeon_dofd",
+    "takeon_fees_due_minor", "takeon_oldest_unpaid_due_on", "takeon_dofd", "takeon_credit_minor",
 )
 MAX_TERM = 600
 # Stored columns that are a converted file column (problems name the file's column).
@@ -75,7 +81,7 @@ def checks(frame: pl.DataFrame) -> list[ck.Check]:
         ),
         *[
             ck.Check(c, any_takeon & pl.col(c).is_null(), pl.lit("is required when any takeon_ column is given"))
-            for c in TAKEON
+            for c in TAKEON_TOGETHER
         ],
         *[m for c in MONEY[1:] for m in ck.money(c, "currency")],
     ]

@@ -151,6 +151,14 @@ def earliest_disbursement(conn: Connection):
     return conn.execute(select(func.min(t.loans.c.disbursed_on))).scalar()
 
 
+def first_book_day(conn: Connection):
+    """The first day the book has anything to close: a loan's disbursement, or for a loan taken
+    over from another system its take-on date (the days before it are that system's)."""
+    from sqlalchemy import func
+
+    return conn.execute(select(func.min(func.coalesce(t.loans.c.takeon_date, t.loans.c.disbursed_on)))).scalar()
+
+
 def schemes(products: dict[str, Product]) -> dict[str, tuple[int, ...]]:
     return {code: p.buckets for code, p in products.items()}
 

@@ -118,6 +118,7 @@ loans = Table(
     Column("takeon_fees_due_minor", BigInteger),
     Column("takeon_oldest_unpaid_due_on", Date),
     Column("takeon_dofd", Date),
+    Column("takeon_credit_minor", BigInteger),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Index("ix_loans_borrower", "borrower_id"),
 )

@@ -38,6 +38,7 @@ class Ledger:
     penalty_nano_daily: np.ndarray  # [loans] int64 effective daily penalty rate on overdue principal
     paid: np.ndarray  # [loans] int64
     penalty_micro: np.ndarray  # [loans] int64 estimated penalty accrued, micro-units
+    penalty_paid: np.ndarray  # [loans] int64 of ``paid``, what went to penalty when it was paid
     closed: np.ndarray  # [loans] bool: settled in full, nothing more will be paid
 
     @property
@@ -77,6 +78,13 @@ class Ledger:
         principal_paid = np.clip(self.paid - penalty - interest_due, 0, None)
         overdue = np.clip(principal_due - principal_paid, 0, None)
         self.penalty_micro += overdue * self.penalty_nano_daily // 1000
+
+    def pay(self, amount: np.ndarray) -> None:
+        """Take the day's payments: penalty owed at the time first (only ``take_on`` reads the
+        split; the borrower's own figures use ``paid``)."""
+        owed = np.maximum((self.penalty_micro + 999_999) // 1_000_000 - self.penalty_paid, 0)
+        self.penalty_paid += np.minimum(amount, owed)
+        self.paid += amount
 
     def dpd(self, day: int) -> np.ndarray:
         """Days past the oldest instalment not covered by what was paid (0 when current)."""
@@ -153,5 +161,6 @@ def build_ledger(
         penalty_nano_daily=effective.astype(np.int64),
         paid=np.zeros(n, dtype=np.int64),
         penalty_micro=np.zeros(n, dtype=np.int64),
+        penalty_paid=np.zeros(n, dtype=np.int64),
         closed=np.zeros(n, dtype=bool),
     )

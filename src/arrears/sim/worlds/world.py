@@ -23,9 +23,17 @@ from arrears.sim.worlds import frames as fr
 from arrears.sim.worlds.dialer import honour_what_was_said
 from arrears.sim.worlds.outcomes import execute_plan, inbound_calls
 from arrears.sim.worlds.people import People
-from arrears.sim.worlds.population import Book, LoanTerms, draw_book, loans_frame, with_rates
+from arrears.sim.worlds.population import (
+    Book,
+    LoanTerms,
+    draw_book,
+    loans_frame,
+    minor_text,
+    with_rates,
+)
 
 UNIT = 100  # a whole yuan or dollar: people pay round amounts
+EPOCH = dt.date(1970, 1, 1).toordinal()  # Polars dates count days from here
 
 
 class World:
@@ -42,11 +50,16 @@ class World:
     bankruptcy_scale: float = 1.0  # times behaviour.BANKRUPTCY_DAILY
     written_share: float = 0.0  # disputes and cease requests that come in writing
 
-    def __init__(self, loans: int | None = None, start_date: dt.date | None = None) -> None:
+    def __init__(self, loans: int | None = None, start_date: dt.date | None = None, *, take_on: bool = False) -> None:
         if loans is not None:
             self.loans = loans
         if start_date is not None:
             self.start_date = start_date
+        # The lender moves its book to the platform the day before ``start_date``: the days before
+        # are played inside the world (with no contact, as in the loop's first day) and the loans
+        # arrive with their take-on balances, so the platform starts from that state rather than
+        # replaying months of history. For a loop that starts on ``start_date``.
+        self.take_on = take_on
         self._book: Book | None = None
 
     # ------------------------------------------------------------------ what subclasses provide
@@ -100,7 +113,49 @@ class World:
         }
         if people.agents is not None:
             out["agents"] = people.agents
+        if self.take_on:
+            out["loans"] = out["loans"].hstack(self._take_on())
         return out
+
+    def _take_on(self) -> pl.DataFrame:
+        """Play the days before ``start_date`` and state each loan's balances at the end of the day
+        before it, as the lender's previous system would hand them over (``takeon_*`` columns).
+
+        The previous system spent each payment on the penalty owed at the time, then on the
+        instalments oldest first; what did not pay a whole instalment due (a part-payment, a
+        payment rounded up) it holds as credit, which the platform's next step spends as it spends
+        any credit. So the platform starts where it would have been had it replayed the history,
+        but for its own penalty figure, which the world only estimates. The date of first
+        delinquency is left to the platform (derived from the oldest unpaid due date, as for any
+        loan)."""
+        day = self.start_date.toordinal() - 1
+        for past in range(self._last + 1, day + 1):
+            self._play_quiet(past)
+        ledger = self._book.ledger
+        rows = np.arange(ledger.size)
+        k = ledger.due_count(day)
+        rest = ledger.paid - ledger.penalty_paid
+        covered = ((ledger.cum_principal + ledger.cum_interest)[:, 1:] <= rest[:, None]).sum(axis=1)
+        paid_up_to = np.minimum(covered, k)  # instalments wholly paid among those due
+        credit = rest - ledger.cum_principal[rows, paid_up_to] - ledger.cum_interest[rows, paid_up_to]
+        principal = ledger.cum_principal[:, -1] - ledger.cum_principal[rows, paid_up_to]
+        interest = ledger.cum_interest[rows, k] - ledger.cum_interest[rows, paid_up_to]
+        penalty = (ledger.penalty_micro + 999_999) // 1_000_000 - ledger.penalty_paid
+        running = ledger.disbursed <= day  # a loan paid out later simply starts on its day
+        late = running & (paid_up_to < k)
+        oldest = ledger.due[rows, np.minimum(paid_up_to, ledger.due.shape[1] - 1)]
+        oldest = pl.Series(np.where(late, oldest, day) - EPOCH, dtype=pl.Int32).cast(pl.Date)
+        money = lambda minor: pl.when(pl.lit(pl.Series(running))).then(minor_text(minor))  # noqa: E731
+        return pl.select(
+            pl.when(pl.lit(pl.Series(running))).then(pl.lit(dt.date.fromordinal(day))).alias("takeon_date"),
+            money(principal).alias("takeon_principal_outstanding"),
+            money(interest).alias("takeon_interest_due"),
+            money(penalty).alias("takeon_penalty_due"),
+            money(np.zeros(ledger.size, dtype=np.int64)).alias("takeon_fees_due"),
+            pl.when(pl.lit(pl.Series(late))).then(pl.lit(oldest)).alias("takeon_oldest_unpaid_due_on"),
+            pl.lit(None, pl.Date).alias("takeon_dofd"),
+            money(credit).alias("takeon_credit"),
+        )
 
     # ------------------------------------------------------------------ one day
 
@@ -165,7 +220,7 @@ class World:
         amount = np.where(alive & ~ledger.closed, amount, 0)
         pays = amount > 0
         paid_r = np.where(pays & (arrears > 0), np.minimum(1.0, amount / np.maximum(arrears, 1)), 0.0)
-        ledger.paid += amount
+        ledger.pay(amount)
         ledger.closed |= settling & pays
         methods, weights = self.payment_methods
         method = np.array(methods, dtype=object)[rng.choice(len(methods), size=n, p=np.array(weights))]
