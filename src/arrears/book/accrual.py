@@ -23,6 +23,7 @@ import datetime as dt
 import polars as pl
 
 from arrears.book.balances import MICRO, unpaid_interest, unpaid_principal
+from arrears.book.frames import ENGINE
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 
@@ -60,7 +61,7 @@ def accrue(
     )
     live = loans.lazy().filter(pl.col("status").is_in(ACCRUING)).select(
         "loan_id", "fees_gross"
-    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).collect()
+    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).collect(engine=ENGINE)
     if live.is_empty():
         return loans, inst
     live = live.lazy()
@@ -77,7 +78,8 @@ def accrue(
     )
     frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], pl.String)
     i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
-    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due"))
+    # Read by both results below: materialised once.
+    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due")).collect(engine=ENGINE).lazy()
     per_loan = i.group_by("loan_id").agg(
         # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
         pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
@@ -180,5 +182,4 @@ def accrue(
         .with_columns((pl.col("late_fees") + pl.col("charged").fill_null(False).cast(pl.Int64)).alias("late_fees"))
         .drop("charged")
     )
-    loans, inst = pl.collect_all([loans, inst])
-    return loans, inst
+    return loans.collect(engine=ENGINE), inst.collect(engine=ENGINE)

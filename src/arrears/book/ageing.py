@@ -24,6 +24,7 @@ from arrears.book.balances import (
     unpaid_interest,
     unpaid_principal,
 )
+from arrears.book.frames import ENGINE
 from arrears.book.products import bucket_labels
 from arrears.book.state import CLOSED, TRANSITIONS
 
@@ -58,7 +59,7 @@ def _paused(pauses: pl.DataFrame | None, per_loan: pl.DataFrame, day: dt.date) -
     if pauses is None or pauses.is_empty():
         return pl.DataFrame(schema={"loan_id": pl.String, "paused": pl.Int64})
     since = per_loan.lazy().filter(pl.col("oldest_unpaid").is_not_null()).select(
-        "loan_id", pl.col("oldest_unpaid").alias("since")).collect()
+        "loan_id", pl.col("oldest_unpaid").alias("since")).collect(engine=ENGINE)
     return paused_days(pauses, since, day)
 
 
@@ -145,16 +146,18 @@ def age(
         .otherwise(buckets_by_product(schemes, pl.col("dpd")))
         .alias("new_bucket"),
     )
+    # Read by both results below: materialised once.
+    x = x.collect(engine=ENGINE)
     transitions = x.filter(pl.col("new_bucket") != pl.col("bucket")).select(
         "loan_id", pl.lit(day, pl.Date).alias("day"), pl.col("bucket").alias("from_bucket"),
         pl.col("new_bucket").alias("to_bucket"),
     )
-    x = x.with_columns(
+    x = x.lazy().with_columns(
         pl.when(pl.col("new_bucket") != pl.col("bucket")).then(pl.lit(day, pl.Date))
         .otherwise(pl.col("bucket_since")).alias("bucket_since"),
         pl.col("new_bucket").alias("bucket"),
         pl.col("new_status").alias("status"),
     )
-    x, transitions = pl.collect_all([x, transitions])
+    x = x.collect(engine=ENGINE)
     inst = stop_interest(inst, x.filter(pl.col("charged_off_on") == day), day)
     return x.select(loans.columns), inst, transitions.select(TRANSITIONS.names())

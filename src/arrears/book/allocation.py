@@ -33,6 +33,7 @@ from arrears.book.balances import (
     stop_interest,
     with_dues,
 )
+from arrears.book.frames import ENGINE
 from arrears.book.state import ALLOCATIONS
 
 _ORDER = {
@@ -88,11 +89,12 @@ def allocate(
                                   "method", "disbursed_on", "first_due_on", "period_days", "principal",
                                   "residual_below"),
               on="loan_id")
-    ).collect()
+    ).collect(engine=ENGINE)
     if act.is_empty():
         return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
     open_ = act.lazy().filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"]))
-    d = with_dues(inst.lazy().join(open_.select("loan_id"), on="loan_id"), day)
+    # Read by most of what follows: materialised once.
+    d = with_dues(inst.lazy().join(open_.select("loan_id"), on="loan_id"), day).collect(engine=ENGINE).lazy()
     due_items = pl.concat(
         [
             d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("interest").alias("component"),
@@ -136,12 +138,13 @@ def allocate(
         .with_columns(pl.col("future_principal").fill_null(0), pl.col("accrued").fill_null(0))
         .with_columns((pl.col("future_principal") + pl.col("accrued")).alias("rest"))
     )
-    paid_due, acc, future, rest = (f.lazy() for f in pl.collect_all([paid_due, acc, future, rest]))
+    # Collected one by one: ``pl.collect_all`` costs milliseconds a call, more than these take.
+    paid_due, acc, future, rest = (f.collect(engine=ENGINE).lazy() for f in (paid_due, acc, future, rest))
     # Short of the payoff by less than the product's residual threshold still settles the loan: the
     # shortfall is written off after allocation (``step._write_off_residuals``), not chased.
     payoff = rest.filter(
         (pl.col("rest") > 0) & (pl.col("left") > 0) & (pl.col("rest") - pl.col("left") < pl.col("residual_below").clip(1))
-    )
+    ).collect(engine=ENGINE).lazy()
     payoff_items = _waterfall(
         pl.concat([
             payoff.filter(pl.col("accrued") > 0).select(
@@ -168,7 +171,7 @@ def allocate(
     ).select(
         "loan_id", "prepayment", "current_n", "earned_paid",
         pl.min_horizontal(pl.col("left") - pl.col("earned_paid"), "future_principal").alias("prepaid"),
-    )
+    ).collect(engine=ENGINE).lazy()
 
     allocated = pl.concat([
         paid_due.filter(pl.col("paid") > 0).select("loan_id", "n", "component", "paid"),
@@ -180,7 +183,7 @@ def allocate(
             "loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("principal").alias("component"),
             pl.col("prepaid").alias("paid")),
     ])
-    payoff, prepay, allocated = pl.collect_all([payoff, prepay, allocated])
+    payoff, prepay, allocated = payoff.collect(engine=ENGINE), prepay.collect(engine=ENGINE), allocated.collect(engine=ENGINE)
     # --- apply to the instalments
     per_inst = allocated.lazy().filter(pl.col("n") > 0).group_by("loan_id", "n").agg(
         pl.col("paid").filter(pl.col("component") == "principal").sum().alias("pp"),
@@ -193,11 +196,11 @@ def allocate(
             (pl.col("paid_interest") + pl.col("pi").fill_null(0)).alias("paid_interest"),
         )
         .drop("pp", "pi")
-    ).collect()
+    ).collect(engine=ENGINE)
     # A payoff ends the loan's interest: nothing beyond what accrued to today is ever charged.
     inst = stop_interest(inst, payoff, day)
     if not prepay.is_empty():
-        inst = _rebuild(inst, prepay, act, acc.collect(), day)
+        inst = _rebuild(inst, prepay, act, acc.collect(engine=ENGINE), day)
 
     # --- apply to the loans, and attribute every allocation (and the credit left) to its source
     comp_totals = allocated.lazy().group_by("loan_id").agg(
@@ -211,7 +214,7 @@ def allocate(
         .join(comp_totals, on="loan_id", how="left")
         .with_columns(pl.col("a_pen", "a_fees", "a_all", "a_pre").fill_null(0))
         .with_columns((pl.col("funds") - pl.col("a_all")).alias("new_credit"))
-    ).collect()
+    ).collect(engine=ENGINE)
     loans = (
         loans.lazy()
         .join(new.lazy().select("loan_id", "a_pen", "a_fees", "a_pre", "new_credit", "paid_today"),
@@ -226,7 +229,7 @@ def allocate(
             .alias("recovered"),
         )
         .drop("a_pen", "a_fees", "a_pre", "new_credit", "paid_today")
-    ).collect()
+    ).collect(engine=ENGINE)
     allocations = _attribute(allocated, new, act, payments, day)
     return loans, inst, allocations
 
@@ -312,4 +315,4 @@ def _attribute(
     )
     # Credit carried from earlier days and left unspent is not a new allocation.
     out = out.filter(~((pl.col("source") == "credit") & (pl.col("component") == "credit")))
-    return out.select(ALLOCATIONS.names()).collect()
+    return out.select(ALLOCATIONS.names()).collect(engine=ENGINE)

@@ -9,6 +9,8 @@ import datetime as dt
 
 import polars as pl
 
+from arrears.book.frames import ENGINE
+
 MICRO = 1_000_000
 
 
@@ -50,7 +52,7 @@ def stop_interest(inst: pl.DataFrame, loans: pl.DataFrame, day: dt.date) -> pl.D
             .alias("interest")
         )
         .drop("_stop")
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -137,4 +139,4 @@ def balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFr
         )
         .with_columns((pl.col("total_outstanding") - pl.col("credit")).clip(0).alias("payoff_amount"))
     )
-    return out.select("loan_id", "current_n", *BALANCE_COLUMNS).collect()
+    return out.select("loan_id", "current_n", *BALANCE_COLUMNS).collect(engine=ENGINE)

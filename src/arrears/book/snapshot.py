@@ -14,6 +14,7 @@ import datetime as dt
 import polars as pl
 
 from arrears.book.balances import MICRO, balances
+from arrears.book.frames import ENGINE
 
 SNAPSHOT = pl.Schema(
     {
@@ -82,5 +83,5 @@ def portfolio_snapshot(
         .select(SNAPSHOT.names())
         .cast(dict(SNAPSHOT))
         .sort("currency", "bucket")
-        .collect()
+        .collect(engine=ENGINE)
     )

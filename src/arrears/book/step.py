@@ -27,6 +27,7 @@ from arrears.book.accrual import accrue
 from arrears.book.ageing import age
 from arrears.book.allocation import allocate
 from arrears.book.balances import balances, round_micro, unpaid_interest
+from arrears.book.frames import ENGINE
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, check
 
 
@@ -128,7 +129,7 @@ def _post(
         )
         .filter(pl.col("post") > 0)
         .select("loan_id", "n", "post")
-    ).collect()
+    ).collect(engine=ENGINE)
     if post.is_empty():
         return loans, inst
     post = post.lazy()
@@ -142,8 +143,7 @@ def _post(
         .with_columns((pl.col(posted) + pl.col("post").fill_null(0)).alias(posted))
         .drop("post")
     )
-    loans, inst = pl.collect_all([loans, inst])
-    return loans, inst
+    return loans.collect(engine=ENGINE), inst.collect(engine=ENGINE)
 
 
 def _write_off_residuals(
@@ -182,4 +182,4 @@ def _movements(before: pl.DataFrame, after: pl.DataFrame, payments: pl.DataFrame
             (pl.col("charged_off_on") == day).fill_null(False).alias("charged_off"),
         )
     )
-    return check(m.cast(dict(MOVEMENTS)).collect(), MOVEMENTS, "movements")
+    return check(m.cast(dict(MOVEMENTS)).collect(engine=ENGINE), MOVEMENTS, "movements")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from arrears.book import caps
+from arrears.book.frames import ENGINE
 from arrears.book.products import Product
 from arrears.money import parse_amount
 
@@ -99,9 +100,8 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
     Settings are resolved once per distinct (product, currency) and per distinct cap input, then
     joined, so the cost does not grow with the number of loans.
     """
-    # Lazy: collected once for the distinct inputs and once for the result (a small frame pays each
-    # eager operation's fixed cost, not its work).
-    base = loans.lazy().select(
+    # Few operations, each one query: a small frame pays each eager operation's fixed cost, not its work.
+    base = loans.select(
         "loan_id", "borrower_id", "product", "currency",
         pl.col("principal_minor").alias("principal"),
         "annual_rate_nano", "term", "frequency", "period_days", "method", "disbursed_on",
@@ -113,8 +113,8 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
             for src, dst in _TAKEON_SOURCES
         ],
     )
-    pc, cap_inputs = pl.collect_all([base.select("product", "currency").unique(),
-                                     base.select("product", "lender_type", "contract_date").unique()])
+    pc = base.lazy().select("product", "currency").unique().collect(engine=ENGINE)
+    cap_inputs = base.lazy().select("product", "lender_type", "contract_date").unique().collect(engine=ENGINE)
     settings = pl.DataFrame(
         [{"product": p, "currency": c, **product_settings(products[p], c)} for p, c in pc.iter_rows()],
         schema={"product": pl.String, "currency": pl.String,
@@ -136,10 +136,10 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
                 "cap_rate_nano": pl.Int64, "cap_switch_on": pl.Date, "cap_rate_after_nano": pl.Int64},
     )
     out = (
-        base.join(settings.lazy(), on=["product", "currency"], how="left")
+        base.lazy().join(settings.lazy(), on=["product", "currency"], how="left")
         .join(cap_frame.lazy(), on=["product", "lender_type", "contract_date"], how="left", nulls_equal=True)
     )
-    return out.select(TERMS_SCHEMA.names()).cast(dict(TERMS_SCHEMA)).collect()
+    return out.select(TERMS_SCHEMA.names()).cast(dict(TERMS_SCHEMA)).collect(engine=ENGINE)
 
 
 def bucket_schemes(products: Mapping[str, Product]) -> dict[str, tuple[int, ...]]:
