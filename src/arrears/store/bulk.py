@@ -7,6 +7,7 @@ inside its transaction, and one DBAPI executemany on SQLite. Reads go through ``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -394,6 +395,13 @@ def _read(conn: Connection, query, overrides: dict) -> pl.DataFrame:
 
 
 def _schema_of(table: Table) -> dict:
+    # A table's columns never change within a process; the close and the plan ask for the same few
+    # tables' types dozens of times a day.
+    return dict(_schema_cached(table))
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_cached(table: Table) -> dict:
     return {c.name: _schema_of_column(c) for c in table.columns}
 
 
