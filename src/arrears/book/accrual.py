@@ -23,6 +23,7 @@ import datetime as dt
 import polars as pl
 
 from arrears.book.balances import MICRO, unpaid_interest, unpaid_principal
+from arrears.book.frames import ENGINE
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 
@@ -51,17 +52,20 @@ def accrue(
     contractual interest for the day is set aside to be waived when its instalment falls due."""
     if days <= 0 or loans.is_empty():
         return loans, inst
-    t = terms.select(
+    # Lazy, collected once at the end (and once for the early exit): at the close's daily sizes each
+    # eager operation's fixed cost outweighs its work.
+    t = terms.lazy().select(
         "loan_id", "penalty_rate_nano", "penalty_base", "grace_days", "tolerance", "late_fee",
         "late_fee_max_per_period", "late_fee_max_total", "cap_rate_nano", "cap_switch_on",
         "cap_rate_after_nano", "disbursed_on", "annual_rate_nano",
     )
-    live = loans.filter(pl.col("status").is_in(ACCRUING)).select(
+    live = loans.lazy().filter(pl.col("status").is_in(ACCRUING)).select(
         "loan_id", "fees_gross"
-    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on)
+    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).collect(engine=ENGINE)
     if live.is_empty():
         return loans, inst
-    i = inst.join(live, on="loan_id", how="inner").with_columns(
+    live = live.lazy()
+    i = inst.lazy().join(live, on="loan_id", how="inner").with_columns(
         unpaid_principal().alias("up"), unpaid_interest().alias("ui"),
         (pl.col("adjusted_due_on") + pl.duration(days=1) * pl.col("grace_days")).alias("late_after"),
     )
@@ -74,7 +78,8 @@ def accrue(
     )
     frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], pl.String)
     i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
-    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due"))
+    # Read by both results below: materialised once.
+    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due")).collect(engine=ENGINE).lazy()
     per_loan = i.group_by("loan_id").agg(
         # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
         pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
@@ -158,7 +163,7 @@ def accrue(
         )
     )
     loans = (
-        loans.join(d, on="loan_id", how="left")
+        loans.lazy().join(d, on="loan_id", how="left")
         .with_columns(
             (pl.col("penalty_micro") + pl.col("d_penalty").fill_null(0)).alias("penalty_micro"),
             (pl.col("fees_micro") + pl.col("d_fees").fill_null(0)).alias("fees_micro"),
@@ -173,8 +178,8 @@ def accrue(
     # When max_total leaves room for only part of the fees, the count still rises: the instalment
     # has drawn its late fee, however much of it the total allowed.
     inst = (
-        inst.join(charged, on=["loan_id", "n"], how="left")
+        inst.lazy().join(charged, on=["loan_id", "n"], how="left")
         .with_columns((pl.col("late_fees") + pl.col("charged").fill_null(False).cast(pl.Int64)).alias("late_fees"))
         .drop("charged")
     )
-    return loans, inst
+    return loans.collect(engine=ENGINE), inst.collect(engine=ENGINE)

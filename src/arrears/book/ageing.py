@@ -24,6 +24,7 @@ from arrears.book.balances import (
     unpaid_interest,
     unpaid_principal,
 )
+from arrears.book.frames import ENGINE
 from arrears.book.products import bucket_labels
 from arrears.book.state import CLOSED, TRANSITIONS
 
@@ -57,8 +58,8 @@ def _paused(pauses: pl.DataFrame | None, per_loan: pl.DataFrame, day: dt.date) -
 
     if pauses is None or pauses.is_empty():
         return pl.DataFrame(schema={"loan_id": pl.String, "paused": pl.Int64})
-    since = per_loan.filter(pl.col("oldest_unpaid").is_not_null()).select(
-        "loan_id", pl.col("oldest_unpaid").alias("since"))
+    since = per_loan.lazy().filter(pl.col("oldest_unpaid").is_not_null()).select(
+        "loan_id", pl.col("oldest_unpaid").alias("since")).collect(engine=ENGINE)
     return paused_days(pauses, since, day)
 
 
@@ -72,9 +73,10 @@ def age(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """End-of-day ageing. Returns loans, instalments (interest not yet due cancelled at charge-off)
     and the day's bucket transitions."""
-    t = terms.select("loan_id", "product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
+    # Lazy, collected once: at the close's daily sizes each eager operation's fixed cost outweighs its work.
+    t = terms.lazy().select("loan_id", "product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
     per_loan = (
-        inst.join(t.select("loan_id", "tolerance"), on="loan_id")
+        inst.lazy().join(t.select("loan_id", "tolerance"), on="loan_id")
         .with_columns((unpaid_principal() + unpaid_interest()).alias("unpaid"))
         .group_by("loan_id")
         .agg(
@@ -88,9 +90,9 @@ def age(
     )
     paused = _paused(pauses, per_loan, day)
     x = (
-        loans.join(t, on="loan_id", how="left")
+        loans.lazy().join(t, on="loan_id", how="left")
         .join(per_loan, on="loan_id", how="left")
-        .join(paused, on="loan_id", how="left")
+        .join(paused.lazy(), on="loan_id", how="left")
         .with_columns(
             pl.when(pl.col("oldest_unpaid").is_null())
             .then(0)
@@ -144,15 +146,18 @@ def age(
         .otherwise(buckets_by_product(schemes, pl.col("dpd")))
         .alias("new_bucket"),
     )
+    # Read by both results below: materialised once.
+    x = x.collect(engine=ENGINE)
     transitions = x.filter(pl.col("new_bucket") != pl.col("bucket")).select(
         "loan_id", pl.lit(day, pl.Date).alias("day"), pl.col("bucket").alias("from_bucket"),
         pl.col("new_bucket").alias("to_bucket"),
     )
-    x = x.with_columns(
+    x = x.lazy().with_columns(
         pl.when(pl.col("new_bucket") != pl.col("bucket")).then(pl.lit(day, pl.Date))
         .otherwise(pl.col("bucket_since")).alias("bucket_since"),
         pl.col("new_bucket").alias("bucket"),
         pl.col("new_status").alias("status"),
     )
+    x = x.collect(engine=ENGINE)
     inst = stop_interest(inst, x.filter(pl.col("charged_off_on") == day), day)
     return x.select(loans.columns), inst, transitions.select(TRANSITIONS.names())

@@ -33,6 +33,7 @@ from arrears.book.balances import (
     stop_interest,
     with_dues,
 )
+from arrears.book.frames import ENGINE
 from arrears.book.state import ALLOCATIONS
 
 _ORDER = {
@@ -72,24 +73,28 @@ def allocate(
     day: dt.date,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Apply the day's payments (and held credit). Returns loans, instalments, allocations."""
-    pay = payments.group_by("loan_id").agg(pl.col("amount").sum().alias("paid_today"))
+    # Built as a few lazy queries collected together: on the close's small daily frames each eager
+    # operation's fixed cost, not the work, is what the step pays.
+    pay = payments.lazy().group_by("loan_id").agg(pl.col("amount").sum().alias("paid_today"))
     act = (
-        loans.select("loan_id", "status", "credit", "penalty_micro", "penalty_paid", "penalty_waived",
-                     "fees_micro", "fees_paid", "fees_waived", "interest_capped_micro", "interest_capped_posted")
+        loans.lazy()
+        .select("loan_id", "status", "credit", "penalty_micro", "penalty_paid", "penalty_waived",
+                "fees_micro", "fees_paid", "fees_waived", "interest_capped_micro", "interest_capped_posted")
         .join(pay, on="loan_id", how="left")
         .with_columns(pl.col("paid_today").fill_null(0))
         .filter(((pl.col("credit") > 0) | (pl.col("paid_today") > 0)) & (pl.col("status") != "pending")
                 | (pl.col("paid_today") > 0))
         .with_columns((pl.col("credit") + pl.col("paid_today")).alias("funds"))
-        .join(terms.select("loan_id", "allocation", "prepayment", "annual_rate_nano", "term", "frequency",
-                           "method", "disbursed_on", "first_due_on", "period_days", "principal",
-                           "residual_below"),
+        .join(terms.lazy().select("loan_id", "allocation", "prepayment", "annual_rate_nano", "term", "frequency",
+                                  "method", "disbursed_on", "first_due_on", "period_days", "principal",
+                                  "residual_below"),
               on="loan_id")
-    )
+    ).collect(engine=ENGINE)
     if act.is_empty():
         return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
-    open_ = act.filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"]))
-    d = with_dues(inst.join(open_.select("loan_id"), on="loan_id"), day)
+    open_ = act.lazy().filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"]))
+    # Read by most of what follows: materialised once.
+    d = with_dues(inst.lazy().join(open_.select("loan_id"), on="loan_id"), day).collect(engine=ENGINE).lazy()
     due_items = pl.concat(
         [
             d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("interest").alias("component"),
@@ -104,14 +109,14 @@ def allocate(
     ).filter(pl.col("amount") > 0)
     g, r = _order_keys()
     due_items = (
-        due_items.join(act.select("loan_id", "allocation", "funds"), on="loan_id")
+        due_items.join(act.lazy().select("loan_id", "allocation", "funds"), on="loan_id")
         .with_columns(g, r)
         .with_columns(pl.when(pl.col("k_group") == 0).then(0).otherwise(pl.col("n")).alias("k_n"))
         # Within a group, loan-level components (n = 0) come first; then instalments oldest first.
         .sort("loan_id", "k_group", "k_n", "k_rank")
     )
     paid_due = _waterfall(due_items)
-    left = act.select("loan_id", "funds").join(
+    left = act.lazy().select("loan_id", "funds").join(
         paid_due.group_by("loan_id").agg(pl.col("paid").sum().alias("spent")), on="loan_id", how="left"
     ).select("loan_id", (pl.col("funds") - pl.col("spent").fill_null(0)).alias("left"))
 
@@ -133,11 +138,13 @@ def allocate(
         .with_columns(pl.col("future_principal").fill_null(0), pl.col("accrued").fill_null(0))
         .with_columns((pl.col("future_principal") + pl.col("accrued")).alias("rest"))
     )
+    # Collected one by one: ``pl.collect_all`` costs milliseconds a call, more than these take.
+    paid_due, acc, future, rest = (f.collect(engine=ENGINE).lazy() for f in (paid_due, acc, future, rest))
     # Short of the payoff by less than the product's residual threshold still settles the loan: the
     # shortfall is written off after allocation (``step._write_off_residuals``), not chased.
     payoff = rest.filter(
         (pl.col("rest") > 0) & (pl.col("left") > 0) & (pl.col("rest") - pl.col("left") < pl.col("residual_below").clip(1))
-    )
+    ).collect(engine=ENGINE).lazy()
     payoff_items = _waterfall(
         pl.concat([
             payoff.filter(pl.col("accrued") > 0).select(
@@ -164,7 +171,7 @@ def allocate(
     ).select(
         "loan_id", "prepayment", "current_n", "earned_paid",
         pl.min_horizontal(pl.col("left") - pl.col("earned_paid"), "future_principal").alias("prepaid"),
-    )
+    ).collect(engine=ENGINE).lazy()
 
     allocated = pl.concat([
         paid_due.filter(pl.col("paid") > 0).select("loan_id", "n", "component", "paid"),
@@ -176,39 +183,42 @@ def allocate(
             "loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("principal").alias("component"),
             pl.col("prepaid").alias("paid")),
     ])
+    payoff, prepay, allocated = payoff.collect(engine=ENGINE), prepay.collect(engine=ENGINE), allocated.collect(engine=ENGINE)
     # --- apply to the instalments
-    per_inst = allocated.filter(pl.col("n") > 0).group_by("loan_id", "n").agg(
+    per_inst = allocated.lazy().filter(pl.col("n") > 0).group_by("loan_id", "n").agg(
         pl.col("paid").filter(pl.col("component") == "principal").sum().alias("pp"),
         pl.col("paid").filter(pl.col("component") == "interest").sum().alias("pi"),
     )
     inst = (
-        inst.join(per_inst, on=["loan_id", "n"], how="left")
+        inst.lazy().join(per_inst, on=["loan_id", "n"], how="left")
         .with_columns(
             (pl.col("paid_principal") + pl.col("pp").fill_null(0)).alias("paid_principal"),
             (pl.col("paid_interest") + pl.col("pi").fill_null(0)).alias("paid_interest"),
         )
         .drop("pp", "pi")
-    )
+    ).collect(engine=ENGINE)
     # A payoff ends the loan's interest: nothing beyond what accrued to today is ever charged.
     inst = stop_interest(inst, payoff, day)
     if not prepay.is_empty():
-        inst = _rebuild(inst, prepay, act, acc, day)
+        inst = _rebuild(inst, prepay, act, acc.collect(engine=ENGINE), day)
 
     # --- apply to the loans, and attribute every allocation (and the credit left) to its source
-    comp_totals = allocated.group_by("loan_id").agg(
+    comp_totals = allocated.lazy().group_by("loan_id").agg(
         pl.col("paid").filter(pl.col("component") == "penalty").sum().alias("a_pen"),
         pl.col("paid").filter(pl.col("component") == "fees").sum().alias("a_fees"),
         pl.col("paid").sum().alias("a_all"),
         pl.col("paid").filter((pl.col("component") == "principal") & (pl.col("n") == 0)).sum().alias("a_pre"),
     )
     new = (
-        act.select("loan_id", "funds", "paid_today", "status")
+        act.lazy().select("loan_id", "funds", "paid_today", "status")
         .join(comp_totals, on="loan_id", how="left")
         .with_columns(pl.col("a_pen", "a_fees", "a_all", "a_pre").fill_null(0))
         .with_columns((pl.col("funds") - pl.col("a_all")).alias("new_credit"))
-    )
+    ).collect(engine=ENGINE)
     loans = (
-        loans.join(new.select("loan_id", "a_pen", "a_fees", "a_pre", "new_credit", "paid_today"), on="loan_id", how="left")
+        loans.lazy()
+        .join(new.lazy().select("loan_id", "a_pen", "a_fees", "a_pre", "new_credit", "paid_today"),
+              on="loan_id", how="left")
         .with_columns(
             (pl.col("penalty_paid") + pl.col("a_pen").fill_null(0)).alias("penalty_paid"),
             (pl.col("fees_paid") + pl.col("a_fees").fill_null(0)).alias("fees_paid"),
@@ -219,7 +229,7 @@ def allocate(
             .alias("recovered"),
         )
         .drop("a_pen", "a_fees", "a_pre", "new_credit", "paid_today")
-    )
+    ).collect(engine=ENGINE)
     allocations = _attribute(allocated, new, act, payments, day)
     return loans, inst, allocations
 
@@ -273,8 +283,8 @@ def _attribute(
     """Split each loan's allocations (and the credit left over) across its sources of money."""
     # Uses: the allocations in the order they were made, then what is left as credit.
     uses = pl.concat([
-        allocated.select("loan_id", "n", "component", pl.col("paid").alias("amount")),
-        new.filter(pl.col("new_credit") > 0).select(
+        allocated.lazy().select("loan_id", "n", "component", pl.col("paid").alias("amount")),
+        new.lazy().filter(pl.col("new_credit") > 0).select(
             "loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("credit").alias("component"),
             pl.col("new_credit").alias("amount")),
     ]).filter(pl.col("amount") > 0).with_columns(
@@ -283,15 +293,15 @@ def _attribute(
         pl.col("amount").cum_sum().over("loan_id").alias("u_end")
     ).with_columns((pl.col("u_end") - pl.col("amount")).alias("u_start"))
     sources = pl.concat([
-        act.filter(pl.col("credit") > 0).select("loan_id", pl.lit("credit").alias("source"),
+        act.lazy().filter(pl.col("credit") > 0).select("loan_id", pl.lit("credit").alias("source"),
                                                 pl.col("credit").alias("s_amount"), pl.lit(0).alias("s_order"),
                                                 pl.lit("").alias("pid")),
-        payments.select("loan_id", pl.col("payment_id").alias("source"), pl.col("amount").alias("s_amount"),
+        payments.lazy().select("loan_id", pl.col("payment_id").alias("source"), pl.col("amount").alias("s_amount"),
                         pl.lit(1).alias("s_order"), pl.col("payment_id").alias("pid")),
     ]).sort("loan_id", "s_order", "pid").with_columns(
         pl.col("s_amount").cum_sum().over("loan_id").alias("s_end")
     ).with_columns((pl.col("s_end") - pl.col("s_amount")).alias("s_start"))
-    status = act.select("loan_id", (pl.col("status") == "charged_off").alias("recovery"))
+    status = act.lazy().select("loan_id", (pl.col("status") == "charged_off").alias("recovery"))
     out = (
         uses.join(sources, on="loan_id")
         .with_columns(
@@ -305,4 +315,4 @@ def _attribute(
     )
     # Credit carried from earlier days and left unspent is not a new allocation.
     out = out.filter(~((pl.col("source") == "credit") & (pl.col("component") == "credit")))
-    return out.select(ALLOCATIONS.names())
+    return out.select(ALLOCATIONS.names()).collect(engine=ENGINE)

@@ -9,6 +9,8 @@ import datetime as dt
 
 import polars as pl
 
+from arrears.book.frames import ENGINE
+
 MICRO = 1_000_000
 
 
@@ -40,9 +42,9 @@ def stop_interest(inst: pl.DataFrame, loans: pl.DataFrame, day: dt.date) -> pl.D
     off, settled, written off or charged off."""
     if loans.is_empty():
         return inst
-    mark = loans.select("loan_id").unique().with_columns(pl.lit(True).alias("_stop"))
+    mark = loans.lazy().select("loan_id").unique().with_columns(pl.lit(True).alias("_stop"))
     return (
-        inst.join(mark, on="loan_id", how="left")
+        inst.lazy().join(mark, on="loan_id", how="left")
         .with_columns(
             pl.when(pl.col("_stop").fill_null(False) & (pl.col("due_on") > day))
             .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
@@ -50,6 +52,7 @@ def stop_interest(inst: pl.DataFrame, loans: pl.DataFrame, day: dt.date) -> pl.D
             .alias("interest")
         )
         .drop("_stop")
+        .collect(engine=ENGINE)
     )
 
 
@@ -108,16 +111,17 @@ def balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFr
     ``total_outstanding`` and ``payoff_amount`` never include future interest: only interest on
     instalments already due and interest accrued to ``day`` in the current period.
     """
-    d = with_dues(inst, day)
+    # Lazy, collected once: at the close's daily sizes each eager operation's fixed cost outweighs its work.
+    d = with_dues(inst.lazy(), day)
     per_loan = d.group_by("loan_id").agg(
         pl.col("unpaid_principal").sum().alias("principal_outstanding"),
         pl.col("unpaid_interest").filter(pl.col("is_due")).sum().alias("interest_due"),
         (pl.col("unpaid_principal") + pl.col("unpaid_interest"))
         .filter(pl.col("adjusted_due_on") < day).sum().alias("past_due"),
     )
-    acc = accrued_interest(inst, day)
+    acc = accrued_interest(inst.lazy(), day)
     out = (
-        loans.join(per_loan, on="loan_id", how="left")
+        loans.lazy().join(per_loan, on="loan_id", how="left")
         .join(acc, on="loan_id", how="left")
         .with_columns(
             accrued_net(pl.col("accrued_gross"), interest_held()).alias("accrued_interest"),
@@ -135,4 +139,4 @@ def balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFr
         )
         .with_columns((pl.col("total_outstanding") - pl.col("credit")).clip(0).alias("payoff_amount"))
     )
-    return out.select("loan_id", "current_n", *BALANCE_COLUMNS)
+    return out.select("loan_id", "current_n", *BALANCE_COLUMNS).collect(engine=ENGINE)

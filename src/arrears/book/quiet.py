@@ -38,6 +38,7 @@ from arrears.book.balances import (
     unpaid_interest,
     unpaid_principal,
 )
+from arrears.book.frames import ENGINE
 from arrears.book.replay import next_event_day
 from arrears.book.snapshot import OPEN as OPEN_IN_SNAPSHOT
 from arrears.book.state import CLOSED, LOAN_STATE, PAYMENTS
@@ -93,47 +94,56 @@ def watch(
     nxt = day + dt.timedelta(days=1)
     pauses = pauses if pauses is not None else pl.DataFrame(schema=adj_rules.PAUSES)
     # An open loan with days past due moves every day (dpd, and past grace its penalty): no need to try.
+    # Lazy between the few points that must be materialised (the trial step's input, the loans that
+    # stay still, the result): at the close's daily sizes each eager operation's fixed cost is what
+    # counts. (Collected one by one: ``pl.collect_all`` costs milliseconds a call.)
     moving = ~pl.col("status").is_in(CLOSED) & (pl.col("dpd") > 0)
-    try_ids = loans.filter(~moving).select("loan_id")
-    trial_loans = loans.join(try_ids, on="loan_id").with_columns(pl.lit(day, pl.Date).alias("as_of"))
-    trial_inst = inst.join(try_ids, on="loan_id")
+    try_ids = loans.lazy().filter(~moving).select("loan_id").collect(engine=ENGINE).lazy()
+    trial_loans, trial_inst, t, p = (f.collect(engine=ENGINE) for f in (
+        loans.lazy().join(try_ids, on="loan_id").with_columns(pl.lit(day, pl.Date).alias("as_of")),
+        inst.lazy().join(try_ids, on="loan_id"),
+        terms.lazy().join(try_ids, on="loan_id"),
+        pauses.lazy().join(try_ids, on="loan_id"),
+    ))
     still = pl.DataFrame(schema={"loan_id": pl.String})
     if not trial_loans.is_empty():
-        t = terms.join(try_ids, on="loan_id")
-        r = step(Book(trial_loans, trial_inst), t, pl.DataFrame(schema=PAYMENTS), nxt, schemes,
-                 None, pauses.join(try_ids, on="loan_id"))
+        r = step(Book(trial_loans, trial_inst), t, pl.DataFrame(schema=PAYMENTS), nxt, schemes, None, p)
         cols = [c for c in LOAN_STATE.names() if c != "as_of"]
-        same_loan = trial_loans.select(cols).join(r.book.loans.select(cols), on=cols, how="semi", nulls_equal=True)
+        same_loan = trial_loans.lazy().select(cols).join(r.book.loans.lazy().select(cols), on=cols, how="semi",
+                                                          nulls_equal=True)
         inst_cols = trial_inst.columns
         moved_inst = pl.concat([
-            trial_inst.join(r.book.inst, on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
-            r.book.inst.join(trial_inst, on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
-            r.allocations.select("loan_id"),
-            r.transitions.select("loan_id"),
+            trial_inst.lazy().join(r.book.inst.lazy(), on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
+            r.book.inst.lazy().join(trial_inst.lazy(), on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
+            r.allocations.lazy().select("loan_id"),
+            r.transitions.lazy().select("loan_id"),
         ])
-        still = same_loan.select("loan_id").join(moved_inst.unique(), on="loan_id", how="anti")
-    quiet = _span(loans.join(still, on="loan_id"), inst.join(still, on="loan_id"), terms, day, schemes)
-    basis = _basis(loans.join(quiet.select("loan_id"), on="loan_id"), inst.join(quiet.select("loan_id"), on="loan_id"),
-                   terms, nxt)
+        still = same_loan.select("loan_id").join(moved_inst.unique(), on="loan_id", how="anti").collect(engine=ENGINE)
+    still = still.lazy()
+    quiet_loans = loans.lazy().join(still, on="loan_id").collect(engine=ENGINE)
+    quiet_inst = inst.lazy().join(still, on="loan_id").collect(engine=ENGINE)
+    quiet = _span(quiet_loans, quiet_inst, terms, day, schemes).collect(engine=ENGINE)
+    q_ids = quiet.lazy().select("loan_id")
+    basis = _basis(loans.lazy().join(q_ids, on="loan_id"), inst.lazy().join(q_ids, on="loan_id"), terms, nxt)
     out = (
-        loans.select("loan_id")
-        .join(quiet.join(basis, on="loan_id", how="inner"), on="loan_id", how="left")
+        loans.lazy().select("loan_id")
+        .join(quiet.lazy().join(basis, on="loan_id", how="inner"), on="loan_id", how="left")
         .select(WATCH.names())
         .cast(dict(WATCH))
     )
-    return out
+    return out.collect(engine=ENGINE)
 
 
 def _span(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, day: dt.date,
-          schemes: Mapping[str, tuple[int, ...]]) -> pl.DataFrame:
+          schemes: Mapping[str, tuple[int, ...]]) -> pl.LazyFrame:
     """``loan_id, quiet_until``: the day before each loan's next event day after ``day``, or the day
     before a day its state schedules (a settlement's deadline, the end of a probation)."""
     one = pl.duration(days=1)
     later = lambda e: pl.when(e > pl.lit(day, pl.Date)).then(e)  # noqa: E731
-    own = loans.select("loan_id", pl.min_horizontal(
+    own = loans.lazy().select("loan_id", pl.min_horizontal(
         later(pl.col("settlement_pay_by")), later(pl.col("settlement_pay_by") + one),
         later(pl.col("probation_until")), later(pl.col("probation_until") + one)).alias("state_next"))
-    nxt = next_event_day(terms.join(loans.select("loan_id"), on="loan_id"), inst, schemes, day,
+    nxt = next_event_day(terms.lazy().join(loans.lazy().select("loan_id"), on="loan_id"), inst.lazy(), schemes, day,
                          edges_of=(unpaid_principal() + unpaid_interest()) > 0)
     horizon = pl.lit(day + dt.timedelta(days=HORIZON), pl.Date)
     return own.join(nxt, on="loan_id", how="left").select(
@@ -141,23 +151,23 @@ def _span(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, day: dt.
     )
 
 
-def _basis(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, on: dt.date) -> pl.DataFrame:
+def _basis(loans: pl.LazyFrame, inst: pl.LazyFrame, terms: pl.DataFrame, on: dt.date) -> pl.LazyFrame:
     """What the snapshot counts of each quiet loan, fixed over its span (see the module docstring)."""
-    bal = balances(loans, inst, on).select(
+    bal = balances(loans, inst, on).lazy().select(
         "loan_id", "principal_outstanding", (pl.col("total_outstanding") - pl.col("accrued_interest")).alias("owed"))
-    current = inst.filter((pl.col("period_start") < on) & (pl.col("due_on") > on)).select(
+    current = inst.lazy().filter((pl.col("period_start") < on) & (pl.col("due_on") > on)).select(
         "loan_id", "period_start", "due_on", "interest",
         (pl.col("paid_interest") + pl.col("waived_interest")).alias("interest_less"),
     )
     # Two instalments accruing at once (a restructure's overlap) is not worth a special case: such a
     # loan is simply stepped (it drops out here, so its watch says "every day").
     single = current.group_by("loan_id").len().filter(pl.col("len") == 1).select("loan_id")
-    has_none = loans.select("loan_id").join(current.select("loan_id"), on="loan_id", how="anti")
+    has_none = loans.lazy().select("loan_id").join(current.select("loan_id"), on="loan_id", how="anti")
     keep = pl.concat([single, has_none])
     return (
-        loans.select("loan_id", "status", "bucket", interest_held().alias("interest_held"))
+        loans.lazy().select("loan_id", "status", "bucket", interest_held().alias("interest_held"))
         .join(keep, on="loan_id")
-        .join(terms.select("loan_id", "currency"), on="loan_id")
+        .join(terms.lazy().select("loan_id", "currency"), on="loan_id")
         .join(bal, on="loan_id", how="left")
         .join(current, on="loan_id", how="left")
     )

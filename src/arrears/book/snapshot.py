@@ -14,6 +14,7 @@ import datetime as dt
 import polars as pl
 
 from arrears.book.balances import MICRO, balances
+from arrears.book.frames import ENGINE
 
 SNAPSHOT = pl.Schema(
     {
@@ -44,11 +45,12 @@ def portfolio_snapshot(
     stocks per currency and bucket (``quiet.QUIET_TOTALS``' columns but ``day``); their movements
     are nothing."""
     bal = balances(loans, inst, day).select("loan_id", "principal_outstanding", "total_outstanding")
+    # Lazy, collected once: a day's frames are small, each eager operation's fixed cost is what counts.
     per_loan = (
-        loans.select("loan_id", "status", "bucket")
-        .join(terms.select("loan_id", "currency"), on="loan_id")
-        .join(bal, on="loan_id", how="left")
-        .join(movements.drop("day"), on="loan_id", how="left")
+        loans.lazy().select("loan_id", "status", "bucket")
+        .join(terms.lazy().select("loan_id", "currency"), on="loan_id")
+        .join(bal.lazy(), on="loan_id", how="left")
+        .join(movements.lazy().drop("day"), on="loan_id", how="left")
         .with_columns(pl.col("status").is_in(OPEN).alias("open"))
     )
     # Flows in micro-units are summed first and rounded once, as the accruals themselves are.
@@ -66,7 +68,7 @@ def portfolio_snapshot(
     ).cast({"loans": pl.Int64, "principal_outstanding": pl.Int64, "total_outstanding": pl.Int64})
     if quiet is not None and not quiet.is_empty():
         stocks = ("loans", "principal_outstanding", "total_outstanding")
-        q = quiet.filter(pl.col("members") > 0).select("currency", "bucket", *[pl.col(c).alias(f"q_{c}") for c in stocks])
+        q = quiet.lazy().filter(pl.col("members") > 0).select("currency", "bucket", *[pl.col(c).alias(f"q_{c}") for c in stocks])
         out = (
             out.join(q, on=["currency", "bucket"], how="full", coalesce=True)
             .with_columns(
@@ -81,4 +83,5 @@ def portfolio_snapshot(
         .select(SNAPSHOT.names())
         .cast(dict(SNAPSHOT))
         .sort("currency", "bucket")
+        .collect(engine=ENGINE)
     )

@@ -27,6 +27,7 @@ from arrears.book.accrual import accrue
 from arrears.book.ageing import age
 from arrears.book.allocation import allocate
 from arrears.book.balances import balances, round_micro, unpaid_interest
+from arrears.book.frames import ENGINE
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, check
 
 
@@ -118,30 +119,31 @@ def _post(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Off what is still unpaid: a payoff, write-off or charge-off before the due date has already
     # cut the instalment's interest down to what was paid (or capped) by then.
-    falling = inst.filter(pl.col("due_on") == day).select("loan_id", "n", unpaid_interest().alias("interest"))
-    if falling.is_empty():
-        return loans, inst
+    # Lazy, collected once for the early exit and once for the result: at the close's daily sizes
+    # each eager operation's fixed cost outweighs its work.
+    falling = inst.lazy().filter(pl.col("due_on") == day).select("loan_id", "n", unpaid_interest().alias("interest"))
     post = (
-        falling.join(loans.select("loan_id", accrued, posted), on="loan_id")
+        falling.join(loans.lazy().select("loan_id", accrued, posted), on="loan_id")
         .with_columns(
             pl.min_horizontal(round_micro(pl.col(accrued)) - pl.col(posted), pl.col("interest")).clip(0).alias("post")
         )
         .filter(pl.col("post") > 0)
         .select("loan_id", "n", "post")
-    )
+    ).collect(engine=ENGINE)
     if post.is_empty():
         return loans, inst
+    post = post.lazy()
     inst = (
-        inst.join(post, on=["loan_id", "n"], how="left")
+        inst.lazy().join(post, on=["loan_id", "n"], how="left")
         .with_columns((pl.col(into) + pl.col("post").fill_null(0)).alias(into))
         .drop("post")
     )
     loans = (
-        loans.join(post.select("loan_id", "post"), on="loan_id", how="left")
+        loans.lazy().join(post.select("loan_id", "post"), on="loan_id", how="left")
         .with_columns((pl.col(posted) + pl.col("post").fill_null(0)).alias(posted))
         .drop("post")
     )
-    return loans, inst
+    return loans.collect(engine=ENGINE), inst.collect(engine=ENGINE)
 
 
 def _write_off_residuals(
@@ -167,10 +169,10 @@ def _write_off_residuals(
 
 def _movements(before: pl.DataFrame, after: pl.DataFrame, payments: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     cols = ("penalty_micro", "fees_micro", "capped_micro", "written_off")
-    collected = payments.group_by("loan_id").agg(pl.col("amount").sum().alias("collected"))
+    collected = payments.lazy().group_by("loan_id").agg(pl.col("amount").sum().alias("collected"))
     m = (
-        after.select("loan_id", *cols, "charged_off_on")
-        .join(before.select("loan_id", *[pl.col(c).alias(f"{c}_0") for c in cols]), on="loan_id", how="left")
+        after.lazy().select("loan_id", *cols, "charged_off_on")
+        .join(before.lazy().select("loan_id", *[pl.col(c).alias(f"{c}_0") for c in cols]), on="loan_id", how="left")
         .join(collected, on="loan_id", how="left")
         .select(
             "loan_id", pl.lit(day, pl.Date).alias("day"),
@@ -180,4 +182,4 @@ def _movements(before: pl.DataFrame, after: pl.DataFrame, payments: pl.DataFrame
             (pl.col("charged_off_on") == day).fill_null(False).alias("charged_off"),
         )
     )
-    return check(m.cast(dict(MOVEMENTS)), MOVEMENTS, "movements")
+    return check(m.cast(dict(MOVEMENTS)).collect(engine=ENGINE), MOVEMENTS, "movements")

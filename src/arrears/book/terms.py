@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from arrears.book import caps
+from arrears.book.frames import ENGINE
 from arrears.book.products import Product
 from arrears.money import parse_amount
 
@@ -101,6 +102,7 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
     Settings are resolved once per distinct (product, currency) and per distinct cap input, then
     joined, so the cost does not grow with the number of loans.
     """
+    # Few operations, each one query: a small frame pays each eager operation's fixed cost, not its work.
     base = loans.select(
         "loan_id", "borrower_id", "product", "currency",
         pl.col("principal_minor").alias("principal"),
@@ -113,7 +115,8 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
             for src, dst in _TAKEON_SOURCES
         ],
     )
-    pc = base.select("product", "currency").unique()
+    pc = base.lazy().select("product", "currency").unique().collect(engine=ENGINE)
+    cap_inputs = base.lazy().select("product", "lender_type", "contract_date").unique().collect(engine=ENGINE)
     settings = pl.DataFrame(
         [{"product": p, "currency": c, **product_settings(products[p], c)} for p, c in pc.iter_rows()],
         schema={"product": pl.String, "currency": pl.String,
@@ -123,7 +126,6 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
                                                 "business_day_rule", "calendar",
                                                 "restructure_probation_months")}},
     )
-    cap_inputs = base.select("product", "lender_type", "contract_date").unique()
     rows = []
     for p, lt, cd in cap_inputs.iter_rows():
         rule = caps.resolve(products[p].cap, lt, cd)
@@ -136,10 +138,10 @@ def loan_terms(loans: pl.DataFrame, products: Mapping[str, Product]) -> pl.DataF
                 "cap_rate_nano": pl.Int64, "cap_switch_on": pl.Date, "cap_rate_after_nano": pl.Int64},
     )
     out = (
-        base.join(settings, on=["product", "currency"], how="left")
-        .join(cap_frame, on=["product", "lender_type", "contract_date"], how="left", nulls_equal=True)
+        base.lazy().join(settings.lazy(), on=["product", "currency"], how="left")
+        .join(cap_frame.lazy(), on=["product", "lender_type", "contract_date"], how="left", nulls_equal=True)
     )
-    return out.select(TERMS_SCHEMA.names()).cast(dict(TERMS_SCHEMA))
+    return out.select(TERMS_SCHEMA.names()).cast(dict(TERMS_SCHEMA)).collect(engine=ENGINE)
 
 
 def bucket_schemes(products: Mapping[str, Product]) -> dict[str, tuple[int, ...]]:

@@ -7,6 +7,7 @@ inside its transaction, and one DBAPI executemany on SQLite. Reads go through ``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -394,6 +395,13 @@ def _read(conn: Connection, query, overrides: dict) -> pl.DataFrame:
 
 
 def _schema_of(table: Table) -> dict:
+    # A table's columns never change within a process; the close and the plan ask for the same few
+    # tables' types dozens of times a day.
+    return dict(_schema_cached(table))
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_cached(table: Table) -> dict:
     return {c.name: _schema_of_column(c) for c in table.columns}
 
 
@@ -519,23 +527,25 @@ class ArrowReader:
 
 
 def _typed(raw: pl.DataFrame, schema: dict) -> pl.DataFrame:
+    # One select for the whole frame: a Polars operation per column costs its fixed overhead per
+    # column, and the close and the plan read many small frames of many columns every day.
+    if not schema:
+        return pl.DataFrame()
     out = []
     for name, dtype in schema.items():
-        s = raw.get_column(name)
-        if s.dtype == dtype:
-            out.append(s)
-        elif dtype == pl.Date and s.dtype == pl.String:
-            out.append(s.replace("", None).str.slice(0, 10).str.to_date("%Y-%m-%d"))
-        elif isinstance(dtype, pl.Datetime) and s.dtype == pl.String:
+        have, c = raw.schema[name], pl.col(name)
+        if have == dtype:
+            e = c
+        elif dtype == pl.Date and have == pl.String:
+            e = c.replace("", None).str.slice(0, 10).str.to_date("%Y-%m-%d")
+        elif isinstance(dtype, pl.Datetime) and have == pl.String:
             # SQLite keeps instants as UTC text, "2026-06-15 06:00:00.000000".
-            out.append(s.replace("", None).str.slice(0, 26).str.to_datetime(
-                "%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC"))
-        elif dtype == pl.String and s.dtype == pl.String:
-            out.append(s)
-        elif dtype == pl.String:
-            out.append(s.cast(pl.String))
+            e = c.replace("", None).str.slice(0, 26).str.to_datetime(
+                "%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC")
         else:
-            out.append(s.cast(dtype))
-    frame = pl.DataFrame(out)
-    # Text read as COALESCE(c, '') comes back null.
-    return frame.with_columns(pl.col(pl.String).replace("", None)) if frame.width else frame
+            e = c.cast(dtype)
+        if dtype == pl.String:
+            # Text read as COALESCE(c, '') comes back null.
+            e = e.replace("", None)
+        out.append(e)
+    return raw.select(out)
