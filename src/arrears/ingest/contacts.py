@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from arrears.book import outcomes as oc
 from arrears.ingest import checks as ck
-from arrears.ingest.existing import split_new, unknown_borrowers
+from arrears.ingest.existing import read_columns, split_new, unknown_borrowers
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
@@ -215,9 +215,14 @@ def _notice_flags(conn: Connection, new: pl.DataFrame) -> pl.DataFrame:
 
 def _party_problems(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
     others = frame.filter(pl.col("party") != "borrower")
-    refs = read_table(conn, t.references, key="reference_id", keys=others["party"].to_list()).select(
+    refs = read_columns(conn, t.references, "reference_id", others["party"].to_list(),
+                        ("reference_id", "borrower_id")).select(
         pl.col("reference_id").alias("party"), pl.col("borrower_id").alias("ref_borrower"))
-    j = others.join(refs, on="party", how="left")
+    # Only the rows that are wrong are looked at twice (usually none).
+    j = others.join(refs, on="party", how="left").filter(
+        pl.col("ref_borrower").is_null() | (pl.col("ref_borrower") != pl.col("borrower_id")))
+    if j.is_empty():
+        return []
     out = [
         Problem(r, "party", f"'{p}' is neither 'borrower' nor a known reference; people from a phone's "
                 "address book are never stored or contacted (ARREARS-3P-SOURCE)")
@@ -233,9 +238,16 @@ def _party_problems(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
 
 def _loan_problems(conn: Connection, frame: pl.DataFrame) -> tuple[list[Problem], pl.DataFrame]:
     named = frame.select(ROW, "borrower_id", "loan_id", pl.col("loans").alias("one")).explode("one").drop_nulls("one")
-    loans = read_table(conn, t.loans, key="loan_id", keys=named["one"].unique().to_list()).select(
+    loans = read_columns(conn, t.loans, "loan_id", named["one"].unique().to_list(),
+                         ("loan_id", "borrower_id", "currency")).select(
         pl.col("loan_id").alias("one"), pl.col("borrower_id").alias("loan_borrower"), pl.col("currency").alias("loan_currency"))
-    j = named.join(loans, on="one", how="left").with_columns(
+    currency = loans.select(pl.col("one").alias("loan_id"), "loan_currency")
+    # Only the rows that are wrong are looked at twice (usually none).
+    j = named.join(loans, on="one", how="left").filter(
+        pl.col("loan_borrower").is_null() | (pl.col("loan_borrower") != pl.col("borrower_id")))
+    if j.is_empty():
+        return [], currency
+    j = j.with_columns(
         pl.when(pl.col("one") == pl.col("loan_id")).then(pl.lit("loan_id")).otherwise(pl.lit("loan_ids")).alias("col"))
     out = [
         Problem(r, c, f"loan '{lid}' is not known")
@@ -246,7 +258,7 @@ def _loan_problems(conn: Connection, frame: pl.DataFrame) -> tuple[list[Problem]
         for r, c, lid, lb, b in j.filter(pl.col("loan_borrower").is_not_null() & (pl.col("loan_borrower") != pl.col("borrower_id")))
         .select(ROW, "col", "one", "loan_borrower", "borrower_id").iter_rows()
     ]
-    return out, loans.select(pl.col("one").alias("loan_id"), "loan_currency")
+    return out, currency
 
 
 def _flag_id_problems(conn: Connection, new: pl.DataFrame, flags: pl.DataFrame) -> list[Problem]:
