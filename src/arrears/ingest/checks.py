@@ -264,6 +264,8 @@ def matches(column: str, pattern: str, what: str) -> Check:
 
 def unique_key(frame: pl.DataFrame, key: str) -> list[Problem]:
     """Rows repeating a key with different content (identical repeats are harmless)."""
+    if not frame.select(pl.col(key).is_duplicated().any()).item():
+        return []  # no key repeats at all (the usual case): nothing to compare
     body = [c for c in frame.columns if c != ROW]
     distinct = frame.unique(subset=body, keep="first", maintain_order=True)
     dup = distinct.filter(pl.col(key).is_not_null() & pl.col(key).is_duplicated())
