@@ -61,6 +61,8 @@ def unknown_borrowers(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
     """A problem for every row naming a borrower the book does not know."""
     known = read_keys(conn, t.borrowers, "borrower_id", frame["borrower_id"].unique().to_list())
     missing = frame.filter(~pl.col("borrower_id").is_in(known.implode()))
+    if missing.is_empty():
+        return []
     return [
         Problem(r, "borrower_id", f"borrower '{b}' is not known (import borrowers first)")
         for r, b in missing.select(ROW, "borrower_id").iter_rows()
