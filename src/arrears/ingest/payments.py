@@ -47,9 +47,9 @@ def apply(
     loans = read_columns(conn, t.loans, "loan_id", frame["loan_id"].to_list(),
                          ("loan_id", "currency", "disbursed_on")).rename({"currency": "loan_currency"})
     # Only the rows that are wrong are looked at again (usually none).
-    j = frame.join(loans, on="loan_id", how="left").filter(
+    j = frame.lazy().join(loans.lazy(), on="loan_id", how="left", maintain_order="left").filter(
         pl.col("loan_currency").is_null() | (pl.col("currency") != pl.col("loan_currency"))
-        | (pl.col("paid_on") < pl.col("disbursed_on")))
+        | (pl.col("paid_on") < pl.col("disbursed_on"))).collect()
     problems: list[Problem] = []
     if not j.is_empty():
         problems += [
@@ -72,7 +72,7 @@ def apply(
     problems += _reversal_problems(conn, new)
     if problems:
         return 0, problems
-    insert_frame(conn, t.payments, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at")))
+    insert_frame(conn, t.payments, new.lazy().drop(ROW).with_columns(pl.lit(now).alias("recorded_at")).collect())
     return new.height, []
 
 
