@@ -32,23 +32,21 @@ def run_checks(frame: pl.DataFrame, checks: Iterable[Check]) -> list[Problem]:
     checks = list(checks)
     if not checks or frame.is_empty():
         return problems
-    bad = [f"b{i}" for i in range(len(checks))]
+    bad = [f"__bad{i}" for i in range(len(checks))]  # beside the file's own columns
     # One query keeps only the rows with a bad cell: a clean file (the usual case) costs one
-    # evaluation, not one filter per check. The checks still see the whole frame.
+    # evaluation, not one filter per check. The checks still see the whole frame; the messages
+    # (text built per cell, row by row) are only built for the rows kept.
     found = (
         frame.lazy()
-        .select(
-            pl.col(ROW),
-            *[c.bad.fill_null(False).alias(b) for b, c in zip(bad, checks)],
-            *[c.message.alias(f"m{i}") for i, c in enumerate(checks)],
-        )
+        .with_columns(c.bad.fill_null(False).alias(b) for b, c in zip(bad, checks))
         .filter(pl.any_horizontal(bad))
+        .select(pl.col(ROW), *bad, *[c.message.alias(f"__msg{i}") for i, c in enumerate(checks)])
         .collect()
     )
     if found.is_empty():
         return problems
     for i, c in enumerate(checks):
-        hits = found.filter(pl.col(f"b{i}")).select(ROW, f"m{i}")
+        hits = found.filter(pl.col(bad[i])).select(ROW, f"__msg{i}")
         problems.extend(Problem(r, c.column, m) for r, m in hits.iter_rows())
     return problems
 
