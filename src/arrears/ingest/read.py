@@ -25,7 +25,7 @@ def read_rows(path: Path, *, money_columns: tuple[str, ...] = ()) -> pl.DataFram
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as e:
             raise BadInput([Problem(None, None, f"{path}: not a readable CSV file ({e})")]) from None
         # An empty CSV cell is a missing value; whitespace-only is treated the same way.
-        text = frame.lazy().with_columns(
+        frame = frame.with_columns(
             pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
             for c in frame.columns
         )
@@ -38,11 +38,10 @@ def read_rows(path: Path, *, money_columns: tuple[str, ...] = ()) -> pl.DataFram
         ]
         if bad:
             raise BadInput(bad)
-        text = frame.lazy().with_columns(_as_text(c, t) for c, t in frame.schema.items())
+        frame = frame.with_columns(_as_text(c, t) for c, t in frame.schema.items())
     else:
         raise BadInput([Problem(None, None, f"{path}: expected a .csv or .parquet file")])
-    # One query from the file as read to the frame of text (each eager step has a fixed cost).
-    return text.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64)).collect()
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
 def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
