@@ -114,7 +114,15 @@ def append_frames(conn: Connection, day: dt.date, segments: Sequence[tuple[str, 
     segments = [(p, r) for p, r in segments if not r.is_empty()]
     if not segments:
         return 0
-    lasts = [_before_append(conn, p, day) for p, _ in segments]
+    _refuse_sealed(conn, day)
+    lasts = [_last_of(conn, p, day) for p, _ in segments]
+    if len(segments) == 1:
+        # Nothing to overlap with: a worker thread would only add its start-up.
+        (partition, records), (last,) = segments[0], lasts
+        chained = chain_frame(records, partition=partition, day=day, recorded_at=recorded_at,
+                              last_seq=0 if last is None else last.seq,
+                              last_hash=GENESIS if last is None else last.row_hash)
+        return _insert_chained(conn, partition, day, chained, recorded_at)
     written = 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         chains = [
@@ -146,6 +154,12 @@ def _insert_chained(conn: Connection, partition: str, day: dt.date, rows: pl.Dat
 
 def _before_append(conn: Connection, partition: str, day: dt.date):
     """Refuse a sealed day; the segment's last (seq, row_hash), or None for an empty segment."""
+    _refuse_sealed(conn, day)
+    return _last_of(conn, partition, day)
+
+
+def _refuse_sealed(conn: Connection, day: dt.date) -> None:
+    """A day is sealed as a whole (``seal_day``): one look serves every partition of it."""
     _lock(conn, "ROW EXCLUSIVE")
     sealed = conn.execute(
         select(audit_seals.c.partition).where(audit_seals.c.day == day).limit(1)
@@ -154,6 +168,10 @@ def _before_append(conn: Connection, partition: str, day: dt.date):
         raise SegmentSealed(
             f"the audit log for {day.isoformat()} is sealed; nothing more can be recorded on that day"
         )
+
+
+def _last_of(conn: Connection, partition: str, day: dt.date):
+    """The segment's last (seq, row_hash), or None for an empty segment."""
     return conn.execute(
         select(audit_log.c.seq, audit_log.c.row_hash)
         .where(audit_log.c.partition == partition, audit_log.c.day == day)

@@ -20,11 +20,11 @@ from sqlalchemy import Connection, select
 
 from arrears.book import outcomes as oc
 from arrears.ingest import checks as ck
-from arrears.ingest.existing import split_new, unknown_borrowers
+from arrears.ingest.existing import read_columns, split_new, unknown_borrowers
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
-from arrears.store.bulk import insert_frame, read_table
+from arrears.store.bulk import insert_frame, read_keys, read_table
 
 REQUIRED = ("event_id", "borrower_id", "channel", "direction", "at", "party", "outcome")
 OPTIONAL = (
@@ -135,7 +135,7 @@ def checks(frame: pl.DataFrame) -> list[ck.Check]:
 
 
 def normalise(frame: pl.DataFrame) -> pl.DataFrame:
-    out = frame.select(
+    out = frame.lazy().select(
         ROW, "event_id", "borrower_id", "loan_id", _loan_list().alias("loans"), "action_id", "channel",
         "direction", at_expr().alias("at"), offset_expr().alias("at_offset"), "party", "address", "outcome",
         pl.when(pl.col("written").is_null()).then(None).otherwise(ck.bool_expr("written")).alias("written"),
@@ -145,7 +145,7 @@ def normalise(frame: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(
         pl.when(pl.col("loans").list.len() > 0).then(pl.col("loans").list.join(";")).alias("loan_ids"),
         local_date_expr().alias("local_date"),
-    )
+    ).collect()
 
 
 def apply(
@@ -155,15 +155,14 @@ def apply(
     problems = unknown_borrowers(conn, frame) + _party_problems(conn, frame)
     loan_problems, loan_currency = _loan_problems(conn, frame)
     problems += loan_problems
-    frame = frame.join(loan_currency, on="loan_id", how="left").with_columns(
+    frame = frame.lazy().join(loan_currency.lazy(), on="loan_id", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("promise_amount").is_not_null()).then(pl.col("loan_currency")).alias("promise_currency")
-    )
-    priced = frame.filter(pl.col("promise_currency").is_not_null())
-    problems += ck.run_checks(priced, ck.money("promise_amount", "promise_currency", positive=True))
-    frame = frame.with_columns(
+    ).with_columns(
         pl.when(pl.col("promise_currency").is_not_null())
         .then(ck.minor_expr("promise_amount", "promise_currency")).alias("promise_amount_minor")
-    )
+    ).collect()
+    priced = frame.filter(pl.col("promise_currency").is_not_null())
+    problems += ck.run_checks(priced, ck.money("promise_amount", "promise_currency", positive=True))
     stored = read_table(conn, t.contacts, key="event_id", keys=frame["event_id"].to_list())
     new, more = split_new(
         frame.select(ROW, "event_id", *STORED, "loans", "local_date", "promise_currency"), stored, "event_id", STORED,
@@ -176,9 +175,9 @@ def apply(
     if problems:
         return 0, problems
     stamp = pl.lit(now).alias("recorded_at")
-    added = insert_frame(conn, t.contacts, new.drop(ROW, "loans").with_columns(stamp))
-    insert_frame(conn, t.contact_loans, new.select("event_id", pl.col("loans").alias("loan_id")).explode("loan_id")
-                 .drop_nulls("loan_id"))
+    added = insert_frame(conn, t.contacts, new.lazy().drop(ROW, "loans").with_columns(stamp).collect())
+    insert_frame(conn, t.contact_loans, new.lazy().select("event_id", pl.col("loans").alias("loan_id"))
+                 .explode("loan_id").drop_nulls("loan_id").collect())
     insert_frame(conn, t.flags, flags.with_columns(stamp))
     made = new.rename({"promise_amount_minor": "amount_minor", "promise_currency": "currency", "at": "made_at"})
     insert_frame(conn, t.promises, oc.promise_rows(made).with_columns(stamp))
@@ -215,9 +214,14 @@ def _notice_flags(conn: Connection, new: pl.DataFrame) -> pl.DataFrame:
 
 def _party_problems(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
     others = frame.filter(pl.col("party") != "borrower")
-    refs = read_table(conn, t.references, key="reference_id", keys=others["party"].to_list()).select(
+    refs = read_columns(conn, t.references, "reference_id", others["party"].to_list(),
+                        ("reference_id", "borrower_id")).select(
         pl.col("reference_id").alias("party"), pl.col("borrower_id").alias("ref_borrower"))
-    j = others.join(refs, on="party", how="left")
+    # Only the rows that are wrong are looked at twice (usually none).
+    j = others.lazy().join(refs.lazy(), on="party", how="left", maintain_order="left").filter(
+        pl.col("ref_borrower").is_null() | (pl.col("ref_borrower") != pl.col("borrower_id"))).collect()
+    if j.is_empty():
+        return []
     out = [
         Problem(r, "party", f"'{p}' is neither 'borrower' nor a known reference; people from a phone's "
                 "address book are never stored or contacted (ARREARS-3P-SOURCE)")
@@ -232,10 +236,18 @@ def _party_problems(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
 
 
 def _loan_problems(conn: Connection, frame: pl.DataFrame) -> tuple[list[Problem], pl.DataFrame]:
-    named = frame.select(ROW, "borrower_id", "loan_id", pl.col("loans").alias("one")).explode("one").drop_nulls("one")
-    loans = read_table(conn, t.loans, key="loan_id", keys=named["one"].unique().to_list()).select(
+    named = (frame.lazy().select(ROW, "borrower_id", "loan_id", pl.col("loans").alias("one"))
+             .explode("one").drop_nulls("one").collect())
+    loans = read_columns(conn, t.loans, "loan_id", named["one"].unique().to_list(),
+                         ("loan_id", "borrower_id", "currency")).select(
         pl.col("loan_id").alias("one"), pl.col("borrower_id").alias("loan_borrower"), pl.col("currency").alias("loan_currency"))
-    j = named.join(loans, on="one", how="left").with_columns(
+    currency = loans.select(pl.col("one").alias("loan_id"), "loan_currency")
+    # Only the rows that are wrong are looked at twice (usually none).
+    j = named.lazy().join(loans.lazy(), on="one", how="left", maintain_order="left").filter(
+        pl.col("loan_borrower").is_null() | (pl.col("loan_borrower") != pl.col("borrower_id"))).collect()
+    if j.is_empty():
+        return [], currency
+    j = j.with_columns(
         pl.when(pl.col("one") == pl.col("loan_id")).then(pl.lit("loan_id")).otherwise(pl.lit("loan_ids")).alias("col"))
     out = [
         Problem(r, c, f"loan '{lid}' is not known")
@@ -246,15 +258,17 @@ def _loan_problems(conn: Connection, frame: pl.DataFrame) -> tuple[list[Problem]
         for r, c, lid, lb, b in j.filter(pl.col("loan_borrower").is_not_null() & (pl.col("loan_borrower") != pl.col("borrower_id")))
         .select(ROW, "col", "one", "loan_borrower", "borrower_id").iter_rows()
     ]
-    return out, loans.select(pl.col("one").alias("loan_id"), "loan_currency")
+    return out, currency
 
 
 def _flag_id_problems(conn: Connection, new: pl.DataFrame, flags: pl.DataFrame) -> list[Problem]:
     """A contact's flag ids (``contact:<event_id>...``) must not already name another flag."""
     if flags.is_empty():
         return []
-    taken = read_table(conn, t.flags, key="flag_id", keys=flags["flag_id"].to_list())
-    clash = flags.filter(pl.col("flag_id").is_in(taken["flag_id"].implode())).join(
+    taken = read_keys(conn, t.flags, "flag_id", flags["flag_id"].to_list())
+    if taken.is_empty():
+        return []
+    clash = flags.filter(pl.col("flag_id").is_in(taken.implode())).join(
         new.select(ROW, "event_id"), on="event_id")
     return [
         Problem(r, "event_id", f"the flag id '{f}' this contact would set is already used by another flag")

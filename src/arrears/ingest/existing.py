@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, select
 
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
-from arrears.store.bulk import read_keys
+from arrears.store.bulk import _among, _read, _schema_of, read_keys, read_table
 
 
 def split_new(
@@ -61,7 +61,23 @@ def unknown_borrowers(conn: Connection, frame: pl.DataFrame) -> list[Problem]:
     """A problem for every row naming a borrower the book does not know."""
     known = read_keys(conn, t.borrowers, "borrower_id", frame["borrower_id"].unique().to_list())
     missing = frame.filter(~pl.col("borrower_id").is_in(known.implode()))
+    if missing.is_empty():
+        return []
     return [
         Problem(r, "borrower_id", f"borrower '{b}' is not known (import borrowers first)")
         for r, b in missing.select(ROW, "borrower_id").iter_rows()
     ]
+
+
+def read_columns(conn: Connection, table: Table, key: str, keys: Sequence[str], columns: Sequence[str]) -> pl.DataFrame:
+    """``columns`` of the rows of ``table`` whose ``key`` is in ``keys``, typed as ``read_table``
+    types them. A check against the book reads a few columns of a wide row (a loan has 24, eight
+    of them dates converted one by one): only those are fetched and turned into a frame."""
+    keys = list(dict.fromkeys(keys))
+    schema = {c: _schema_of(table)[c] for c in columns}
+    if not keys:
+        return pl.DataFrame(schema=schema)
+    among = _among(conn, table.c[key], keys)
+    if among is None:  # pragma: no cover - SQLite and PostgreSQL take the one-query path
+        return read_table(conn, table, key=key, keys=keys).select(columns)
+    return _read(conn, select(*[table.c[c] for c in columns]).where(among), schema)

@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from arrears.ingest import checks as ck
-from arrears.ingest.existing import split_new
+from arrears.ingest.existing import read_columns, split_new
 from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
@@ -44,22 +44,27 @@ def apply(
         ck.minor_expr("amount", "currency").alias("amount_minor"),
         "currency", ck.date_expr("paid_on").alias("paid_on"), "method", "reverses", "reason",
     )
-    loans = read_table(conn, t.loans, key="loan_id", keys=frame["loan_id"].to_list()).select(
-        "loan_id", pl.col("currency").alias("loan_currency"), "disbursed_on")
-    j = frame.join(loans, on="loan_id", how="left")
-    problems = [
-        Problem(r, "loan_id", f"loan '{lid}' is not known")
-        for r, lid in j.filter(pl.col("loan_currency").is_null()).select(ROW, "loan_id").iter_rows()
-    ]
-    problems += [
-        Problem(r, "currency", f"'{c}' is not the loan's currency ({lc}); payments are never converted")
-        for r, c, lc in j.filter(pl.col("loan_currency").is_not_null() & (pl.col("currency") != pl.col("loan_currency")))
-        .select(ROW, "currency", "loan_currency").iter_rows()
-    ]
-    problems += [
-        Problem(r, "paid_on", f"{p} is before the loan was disbursed ({d})")
-        for r, p, d in j.filter(pl.col("paid_on") < pl.col("disbursed_on")).select(ROW, "paid_on", "disbursed_on").iter_rows()
-    ]
+    loans = read_columns(conn, t.loans, "loan_id", frame["loan_id"].to_list(),
+                         ("loan_id", "currency", "disbursed_on")).rename({"currency": "loan_currency"})
+    # Only the rows that are wrong are looked at again (usually none).
+    j = frame.lazy().join(loans.lazy(), on="loan_id", how="left", maintain_order="left").filter(
+        pl.col("loan_currency").is_null() | (pl.col("currency") != pl.col("loan_currency"))
+        | (pl.col("paid_on") < pl.col("disbursed_on"))).collect()
+    problems: list[Problem] = []
+    if not j.is_empty():
+        problems += [
+            Problem(r, "loan_id", f"loan '{lid}' is not known")
+            for r, lid in j.filter(pl.col("loan_currency").is_null()).select(ROW, "loan_id").iter_rows()
+        ]
+        problems += [
+            Problem(r, "currency", f"'{c}' is not the loan's currency ({lc}); payments are never converted")
+            for r, c, lc in j.filter(pl.col("loan_currency").is_not_null() & (pl.col("currency") != pl.col("loan_currency")))
+            .select(ROW, "currency", "loan_currency").iter_rows()
+        ]
+        problems += [
+            Problem(r, "paid_on", f"{p} is before the loan was disbursed ({d})")
+            for r, p, d in j.filter(pl.col("paid_on") < pl.col("disbursed_on")).select(ROW, "paid_on", "disbursed_on").iter_rows()
+        ]
     stored = read_table(conn, t.payments, key="payment_id", keys=frame["payment_id"].to_list())
     new, more = split_new(frame, stored, "payment_id", STORED, what="payment",
                           how_to_correct="payments are facts: reverse it and send a new one")
@@ -67,7 +72,7 @@ def apply(
     problems += _reversal_problems(conn, new)
     if problems:
         return 0, problems
-    insert_frame(conn, t.payments, new.drop(ROW).with_columns(pl.lit(now).alias("recorded_at")))
+    insert_frame(conn, t.payments, new.lazy().drop(ROW).with_columns(pl.lit(now).alias("recorded_at")).collect())
     return new.height, []
 
 

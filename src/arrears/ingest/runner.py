@@ -72,9 +72,9 @@ def import_file(
     problems = columns_problems(frame, module.REQUIRED, module.OPTIONAL, allow_extra_columns)
     if problems:
         raise BadInput(problems, source=str(path))
-    frame = frame.select(ROW, *[c for c in frame.columns if c in module.REQUIRED or c in module.OPTIONAL])
-    frame = frame.with_columns(
-        pl.lit(None, pl.String).alias(c) for c in module.OPTIONAL if c not in frame.columns
+    frame = frame.select(
+        ROW, *[c for c in frame.columns if c in module.REQUIRED or c in module.OPTIONAL],
+        *[pl.lit(None, pl.String).alias(c) for c in module.OPTIONAL if c not in frame.columns],
     )
     problems = run_checks(frame, module.checks(frame)) + unique_key(frame, key)
     # Rows that failed a check still go through the checks against the database (unknown
