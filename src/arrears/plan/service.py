@@ -128,32 +128,39 @@ def make_plan(conn: Connection, day: dt.date, strategy: str, packs: Packs, now: 
     experiment = resolve(strategy)
     closed = day - dt.timedelta(days=1)
     empty_assign = pl.DataFrame(schema=ASSIGNMENTS)
-    book, owners = q.arrears_book(conn)
-    arrears = derive.loans_in_arrears(book, owners, closed)
+    # Nothing is written before the reads end: the plan reads committed rows columnar, on one
+    # connection of its own, each borrower set read once into a key table.
+    with ArrowReader(conn) as rd:
+        book, owners = q.arrears_book(rd)
+        arrears = derive.loans_in_arrears(book, owners, closed)
+        if experiment is not None:
+            among = q.arrears_keys(rd, owners)
+            people = q.borrowers(rd, day, among)
+            arrangements, paid = q.arrangements(rd, among)
+            promises, contacts = q.promises(rd, among), q.contacts(rd, among)
+            last_planned = q.last_planned(rd, day, among)
+            recorded = q.assignments_of(rd, experiment.name, among)
+            ids = arrears["borrower_id"].unique().sort().to_list()
+            world = load_world(conn, ids, day, arrears.select("loan_id", pl.col("payoff_amount").alias("receivable")),
+                               columnar=True, reader=rd)
     if experiment is None:
         run = q.save_plan(conn, day, strategy, _rows(pl.DataFrame(schema=_ROWS)), empty_assign, now)
         return PlanReport(day, run, strategy, 0, 0, 0, 0, _out(pl.DataFrame(schema=_ROWS), day),
                           arrears.select(_ARREARS.columns))
-    # Nothing is written before this: the plan reads committed rows columnar.
-    with ArrowReader(conn) as rd:
-        people = q.borrowers(rd, day)
-        arrangements, paid = q.arrangements(rd)
-        promises, contacts, last_planned = q.promises(rd), q.contacts(rd), q.last_planned(rd, day)
-    ids = arrears["borrower_id"].unique().sort().to_list()
-    world = load_world(conn, ids, day, arrears.select("loan_id", pl.col("payoff_amount").alias("receivable")),
-                       columnar=True)
     facts = derive.borrower_facts(
         arrears, people, world.flags.select("borrower_id", "flag", "start_on", "end_on"), promises,
         derive.arrangement_holds(arrangements, paid, day), contacts, day)
-    arm_of, fresh = assign(facts.select("borrower_id", "episode_start"), q.assignments(conn, experiment.name),
-                           experiment, day)
+    arm_of, fresh = assign(facts.select("borrower_id", "episode_start"), recorded, experiment, day)
     facts = facts.join(arm_of, on="borrower_id")
     single = len(experiment.arms) == 1
     proposals, states = [], []
     for arm in experiment.arms:
         mine = facts.filter(pl.col("arm") == arm.name)
+        jurisdictions = mine["jurisdiction"].drop_nulls().unique().to_list()
         for s in arm.strategies:
-            covered = mine.filter(pl.col("jurisdiction").map_elements(s.covers, return_dtype=pl.Boolean))
+            covered = mine.filter(pl.col("jurisdiction").is_in([j for j in jurisdictions if s.covers(j)]))
+            if covered.is_empty():
+                continue  # nothing to propose, no state to hold: adds no row below
             p, st = choose(covered, s, day, last_planned, packs.collector_role, exponent(s.currency))
             label = s.name if single else f"{arm.name}:{s.name}"
             proposals.append(p.with_columns(pl.lit(label).alias("strategy")))
