@@ -134,15 +134,18 @@ def make_plan(conn: Connection, day: dt.date, strategy: str, packs: Packs, now: 
         book, owners = q.arrears_book(rd)
         arrears = derive.loans_in_arrears(book, owners, closed)
         if experiment is not None:
-            among = q.arrears_keys(rd, owners)
+            # The borrowers in arrears, once: every read below joins them rather than finding them
+            # again in the loans' state.
+            ids = arrears["borrower_id"].unique().sort().to_list()
+            keys = rd.keys("_plan_borrowers", ids, column="borrower_id")
+            among = q.among(keys)
             people = q.borrowers(rd, day, among)
             arrangements, paid = q.arrangements(rd, among)
             promises, contacts = q.promises(rd, among), q.contacts(rd, among)
             last_planned = q.last_planned(rd, day, among)
             recorded = q.assignments_of(rd, experiment.name, among)
-            ids = arrears["borrower_id"].unique().sort().to_list()
             world = load_world(conn, ids, day, arrears.select("loan_id", pl.col("payoff_amount").alias("receivable")),
-                               columnar=True, reader=rd)
+                               columnar=True, reader=(rd, keys))
     if experiment is None:
         run = q.save_plan(conn, day, strategy, _rows(pl.DataFrame(schema=_ROWS)), empty_assign, now)
         return PlanReport(day, run, strategy, 0, 0, 0, 0, _out(pl.DataFrame(schema=_ROWS), day),

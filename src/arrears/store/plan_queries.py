@@ -58,11 +58,8 @@ _IN_ARREARS = ("SELECT l.borrower_id FROM loans l JOIN loan_state s ON s.loan_id
                f"WHERE s.dpd > 0 AND s.status NOT IN ({', '.join(repr(c) for c in _CLOSED)})")
 
 
-def arrears_keys(rd: ArrowReader, owners: pl.DataFrame) -> str:
-    """The borrowers of ``owners`` (``arrears_book``'s) as a key table on ``rd``, and SQL that
-    selects them: the same set as ``_IN_ARREARS``, without scanning the loans' state again for
-    each of the plan's reads."""
-    keys = rd.keys("_plan_borrowers", owners["borrower_id"], column="borrower_id")
+def among(keys: str) -> str:
+    """SQL selecting the borrowers of key table ``keys`` (``ArrowReader.keys``), for ``among``."""
     return f'SELECT borrower_id FROM "{keys}"'
 
 

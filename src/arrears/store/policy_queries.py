@@ -55,7 +55,7 @@ def _rows(conn: Connection, table, key: str, ids: Sequence[str], columns: Sequen
 
 
 @contextmanager
-def _keyed(conn: Connection, ids: Sequence[str], columnar: bool, reader: ArrowReader | None):
+def _keyed(conn: Connection, ids: Sequence[str], columnar: bool, reader: tuple[ArrowReader, str] | None):
     """Many borrowers (a day's plan): their ids as a temporary table the reads join against,
     columnar, rather than a long IN list; ``None`` otherwise. One reader and one key table serve
     every table read (``reader``, the caller's, when given). The columnar reader has its own
@@ -63,12 +63,11 @@ def _keyed(conn: Connection, ids: Sequence[str], columnar: bool, reader: ArrowRe
     transaction may ask for it."""
     if not columnar or len(ids) < _COLUMNAR_AT:
         yield None
-        return
-    if reader is not None:
-        yield reader, reader.keys("_world_keys", list(ids), column="borrower_id")
-        return
-    with ArrowReader(conn) as r:
-        yield r, r.keys("_world_keys", list(ids), column="borrower_id")
+    elif reader is not None:
+        yield reader
+    else:
+        with ArrowReader(conn) as r:
+            yield r, r.keys("_world_keys", list(ids), column="borrower_id")
 
 
 def _zones(column: str = "zones") -> pl.Expr:
@@ -77,14 +76,16 @@ def _zones(column: str = "zones") -> pl.Expr:
 
 def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
                receivable: pl.DataFrame | None = None, *, columnar: bool = False,
-               receivable_for: Sequence[str] | None = None, reader: ArrowReader | None = None) -> World:
+               receivable_for: Sequence[str] | None = None,
+               reader: tuple[ArrowReader, str] | None = None) -> World:
     """The facts about ``borrower_ids`` that the rules read, as of business date ``day``.
 
     Contact details are the version in force on ``day``; the contact history is every stored
     contact (the engine keeps those before each action's instant); balances are the last closed
     state's, valued on ``day``. ``receivable_for``: only these borrowers' loans are valued (the
     rest have none); for a batch where only some actions carry an amount or are visits, the only
-    rules that read a balance. ``reader``: the caller's columnar reader, for a ``columnar`` read.
+    rules that read a balance. ``reader``: the caller's columnar reader and its key table of
+    exactly ``borrower_ids`` (``ArrowReader.keys``, column ``borrower_id``), for a ``columnar`` read.
     """
     ids = sorted(set(borrower_ids))
     with _keyed(conn, ids, columnar, reader) as keyed:
@@ -93,7 +94,8 @@ def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
         stored_references = _rows(conn, t.references, "borrower_id", ids, keyed=keyed)
         contacts = _rows(conn, t.contacts, "borrower_id", ids, columns=CONTACTS.names(), keyed=keyed)
         flags = _rows(conn, t.flags, "borrower_id", ids, keyed=keyed)
-        loans = _rows(conn, t.loans, "borrower_id", ids, keyed=keyed)
+        loans = _rows(conn, t.loans, "borrower_id", ids, columns=("loan_id", "borrower_id", "currency", "time_barred_on"),
+                      keyed=keyed)
     versions = (
         stored_versions
         .filter(pl.col("valid_from") <= day)
