@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from arrears.book.adjustments import pauses
 from arrears.book.balances import balances
-from arrears.policy.check.world import BORROWERS, CONTACTS, FLAGS, LOANS, World
+from arrears.policy.check.world import BORROWERS, CONTACTS, FLAGS, LOANS, REFERENCES, World
 from arrears.store import tables as t
 from arrears.store.book_io import load_adjustments, load_book
 from arrears.store.bulk import _CHUNK, ArrowReader, _read, _schema_of, read_table, read_where
@@ -88,12 +88,16 @@ def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
     exactly ``borrower_ids`` (``ArrowReader.keys``, column ``borrower_id``), for a ``columnar`` read.
     """
     ids = sorted(set(borrower_ids))
+    # Only the columns the rules read (names, addresses, when a row was recorded: read, typed and
+    # dropped otherwise).
     with _keyed(conn, ids, columnar, reader) as keyed:
-        identity = _rows(conn, t.borrowers, "borrower_id", ids, keyed=keyed)
-        stored_versions = _rows(conn, t.borrower_contacts, "borrower_id", ids, keyed=keyed)
-        stored_references = _rows(conn, t.references, "borrower_id", ids, keyed=keyed)
+        identity = _rows(conn, t.borrowers, "borrower_id", ids, keyed=keyed,
+                         columns=("borrower_id", "jurisdiction", "email_is_employer_provided"))
+        stored_versions = _rows(conn, t.borrower_contacts, "borrower_id", ids, keyed=keyed,
+                                columns=("borrower_id", "valid_from", "phone", "email", "work_phone", "zones"))
+        stored_references = _rows(conn, t.references, "borrower_id", ids, columns=REFERENCES.names(), keyed=keyed)
         contacts = _rows(conn, t.contacts, "borrower_id", ids, columns=CONTACTS.names(), keyed=keyed)
-        flags = _rows(conn, t.flags, "borrower_id", ids, keyed=keyed)
+        flags = _rows(conn, t.flags, "borrower_id", ids, columns=FLAGS.names(), keyed=keyed)
         loans = _rows(conn, t.loans, "borrower_id", ids, columns=("loan_id", "borrower_id", "currency", "time_barred_on"),
                       keyed=keyed)
     versions = (
