@@ -21,7 +21,7 @@ from arrears.comply.service import record
 from arrears.money import exponent
 from arrears.policy.check.engine import evaluate
 from arrears.policy.check.params import Packs
-from arrears.policy.check.world import actions_frame
+from arrears.policy.check.world import World, actions_frame
 from arrears.store import book_io as io
 from arrears.store import plan_queries as q
 from arrears.store.bulk import ArrowReader
@@ -85,9 +85,13 @@ def _recording(action_id: pl.Expr, action: pl.Expr) -> pl.Expr:
     return pl.when(action == "field_visit").then(pl.concat_str(pl.lit("recordings/"), action_id))
 
 
-def _decide(p: pl.DataFrame, world, packs: Packs, templates: TemplateSet) -> pl.DataFrame:
+def _decide(p: pl.DataFrame, world: World, packs: Packs, templates: TemplateSet) -> pl.DataFrame:
     """The engine's decisions; a proposal blocked only by hours is offered again inside the window
-    every candidate zone allows, and the whole batch decided again so the caps count it."""
+    every candidate zone allows, and the batch decided again so the caps count it.
+
+    Each decision depends only on the actions and the facts of its own borrower (the engine decides
+    as one by one, borrower by borrower: tests/policy/check/test_one_equals_batch.py), so only the
+    borrowers with a proposal offered again are decided again; the others' decisions stand."""
     d = evaluate(_engine_input(p), world, packs, templates)
     rules = d["rules"].str.split(";")
     only_hours = (d["decision"] == "block") & rules.list.eval(pl.element().is_in(list(HOURS_RULES))).list.all()
@@ -101,7 +105,15 @@ def _decide(p: pl.DataFrame, world, packs: Packs, templates: TemplateSet) -> pl.
         pl.when(retry["_r"]).then(retry["_s"]).otherwise(pl.col("start")).alias("start"),
         pl.when(retry["_r"]).then(retry["_e"]).otherwise(pl.col("end")).alias("end"),
     )
-    return evaluate(_engine_input(p), world, packs, templates)
+    again = p["borrower_id"].filter(retry["_r"]).unique().implode()
+    theirs = p["borrower_id"].is_in(again)
+    facts = World(**{name: getattr(world, name).filter(pl.col("borrower_id").is_in(again))
+                     for name in ("borrowers", "references", "contacts", "flags", "loans")})
+    redone = evaluate(_engine_input(p.filter(theirs)), facts, packs, templates)
+    # Back in the batch's order, the row of each proposal where it was.
+    at = pl.Series("_at", range(p.height), pl.UInt32)
+    return (pl.concat([d.filter(~theirs).with_columns(at.filter(~theirs)), redone.with_columns(at.filter(theirs))])
+            .sort("_at").drop("_at"))
 
 
 def _local_text(frame: pl.DataFrame, column: str) -> pl.DataFrame:
