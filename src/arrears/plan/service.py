@@ -151,7 +151,7 @@ def make_plan(conn: Connection, day: dt.date, strategy: str, packs: Packs, now: 
             ids = arrears["borrower_id"].unique().sort().to_list()
             keys = rd.keys("_plan_borrowers", ids, column="borrower_id")
             among = q.among(keys)
-            people = q.borrowers(rd, day, among)
+            people = q.borrowers(rd, among)
             arrangements, paid = q.arrangements(rd, among)
             promises, contacts = q.promises(rd, among), q.contacts(rd, among)
             last_planned = q.last_planned(rd, day, among)

@@ -63,24 +63,14 @@ def among(keys: str) -> str:
     return f'SELECT borrower_id FROM "{keys}"'
 
 
-def borrowers(rd: ArrowReader, day: dt.date, among: str = _IN_ARREARS) -> pl.DataFrame:
-    """borrower_id, jurisdiction, language and candidate zones (the contact version in force).
+def borrowers(rd: ArrowReader, among: str = _IN_ARREARS) -> pl.DataFrame:
+    """borrower_id, jurisdiction, language (the candidate zones are the world's, ``load_world``).
 
     ``among`` (here and below): SQL selecting the borrowers to read, those in arrears by default."""
-    b, v = t.borrowers, t.borrower_contacts
-    who = rd.frame(f"SELECT {rd.columns(b, 'b', ['borrower_id', 'jurisdiction', 'language'])} FROM borrowers b "
-                   f"WHERE b.borrower_id IN ({among})",
-                   {"borrower_id": pl.String, "jurisdiction": pl.String, "language": pl.String})
-    versions = (
-        rd.frame(f"SELECT {rd.columns(v, 'v', ['borrower_id', 'valid_from', 'zones'])} FROM borrower_contacts v "
-                 f"WHERE v.borrower_id IN ({among}) AND v.valid_from <= '{day.isoformat()}'",
-                 {"borrower_id": pl.String, "valid_from": pl.Date, "zones": pl.String})
-        .sort("borrower_id", "valid_from")
-        .group_by("borrower_id", maintain_order=True).last()
-        .select("borrower_id", pl.col("zones").fill_null("").str.split(";")
-                .list.eval(pl.element().filter(pl.element() != "")).alias("zones"))
-    )
-    return who.join(versions, on="borrower_id", how="left")
+    b = t.borrowers
+    return rd.frame(f"SELECT {rd.columns(b, 'b', ['borrower_id', 'jurisdiction', 'language'])} FROM borrowers b "
+                    f"WHERE b.borrower_id IN ({among})",
+                    {"borrower_id": pl.String, "jurisdiction": pl.String, "language": pl.String})
 
 
 def contacts(rd: ArrowReader, among: str = _IN_ARREARS) -> pl.DataFrame:
