@@ -21,7 +21,7 @@ from arrears.comply.service import record
 from arrears.money import exponent
 from arrears.policy.check.engine import evaluate
 from arrears.policy.check.params import Packs
-from arrears.policy.check.world import actions_frame
+from arrears.policy.check.world import World, actions_frame
 from arrears.store import book_io as io
 from arrears.store import plan_queries as q
 from arrears.store.bulk import ArrowReader
@@ -85,9 +85,13 @@ def _recording(action_id: pl.Expr, action: pl.Expr) -> pl.Expr:
     return pl.when(action == "field_visit").then(pl.concat_str(pl.lit("recordings/"), action_id))
 
 
-def _decide(p: pl.DataFrame, world, packs: Packs, templates: TemplateSet) -> pl.DataFrame:
+def _decide(p: pl.DataFrame, world: World, packs: Packs, templates: TemplateSet) -> pl.DataFrame:
     """The engine's decisions; a proposal blocked only by hours is offered again inside the window
-    every candidate zone allows, and the whole batch decided again so the caps count it."""
+    every candidate zone allows, and the batch decided again so the caps count it.
+
+    Each decision depends only on the actions and the facts of its own borrower (the engine decides
+    as one by one, borrower by borrower: tests/policy/check/test_one_equals_batch.py), so only the
+    borrowers with a proposal offered again are decided again; the others' decisions stand."""
     d = evaluate(_engine_input(p), world, packs, templates)
     rules = d["rules"].str.split(";")
     only_hours = (d["decision"] == "block") & rules.list.eval(pl.element().is_in(list(HOURS_RULES))).list.all()
@@ -101,7 +105,15 @@ def _decide(p: pl.DataFrame, world, packs: Packs, templates: TemplateSet) -> pl.
         pl.when(retry["_r"]).then(retry["_s"]).otherwise(pl.col("start")).alias("start"),
         pl.when(retry["_r"]).then(retry["_e"]).otherwise(pl.col("end")).alias("end"),
     )
-    return evaluate(_engine_input(p), world, packs, templates)
+    again = p["borrower_id"].filter(retry["_r"]).unique().implode()
+    theirs = p["borrower_id"].is_in(again)
+    facts = World(**{name: getattr(world, name).filter(pl.col("borrower_id").is_in(again))
+                     for name in ("borrowers", "references", "contacts", "flags", "loans")})
+    redone = evaluate(_engine_input(p.filter(theirs)), facts, packs, templates)
+    # Back in the batch's order, the row of each proposal where it was.
+    at = pl.Series("_at", range(p.height), pl.UInt32)
+    return (pl.concat([d.filter(~theirs).with_columns(at.filter(~theirs)), redone.with_columns(at.filter(theirs))])
+            .sort("_at").drop("_at"))
 
 
 def _local_text(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -128,32 +140,42 @@ def make_plan(conn: Connection, day: dt.date, strategy: str, packs: Packs, now: 
     experiment = resolve(strategy)
     closed = day - dt.timedelta(days=1)
     empty_assign = pl.DataFrame(schema=ASSIGNMENTS)
-    book, owners = q.arrears_book(conn)
-    arrears = derive.loans_in_arrears(book, owners, closed)
+    # Nothing is written before the reads end: the plan reads committed rows columnar, on one
+    # connection of its own, each borrower set read once into a key table.
+    with ArrowReader(conn) as rd:
+        book, owners = q.arrears_book(rd)
+        arrears = derive.loans_in_arrears(book, owners, closed)
+        if experiment is not None:
+            # The borrowers in arrears, once: every read below joins them rather than finding them
+            # again in the loans' state.
+            ids = arrears["borrower_id"].unique().sort().to_list()
+            keys = rd.keys("_plan_borrowers", ids, column="borrower_id")
+            among = q.among(keys)
+            people = q.borrowers(rd, among)
+            arrangements, paid = q.arrangements(rd, among)
+            promises, contacts = q.promises(rd, among), q.contacts(rd, among)
+            last_planned = q.last_planned(rd, day, among)
+            recorded = q.assignments_of(rd, experiment.name, among)
+            world = load_world(conn, ids, day, arrears.select("loan_id", pl.col("payoff_amount").alias("receivable")),
+                               columnar=True, reader=(rd, keys))
     if experiment is None:
         run = q.save_plan(conn, day, strategy, _rows(pl.DataFrame(schema=_ROWS)), empty_assign, now)
         return PlanReport(day, run, strategy, 0, 0, 0, 0, _out(pl.DataFrame(schema=_ROWS), day),
                           arrears.select(_ARREARS.columns))
-    # Nothing is written before this: the plan reads committed rows columnar.
-    with ArrowReader(conn) as rd:
-        people = q.borrowers(rd, day)
-        arrangements, paid = q.arrangements(rd)
-        promises, contacts, last_planned = q.promises(rd), q.contacts(rd), q.last_planned(rd, day)
-    ids = arrears["borrower_id"].unique().sort().to_list()
-    world = load_world(conn, ids, day, arrears.select("loan_id", pl.col("payoff_amount").alias("receivable")),
-                       columnar=True)
     facts = derive.borrower_facts(
         arrears, people, world.flags.select("borrower_id", "flag", "start_on", "end_on"), promises,
         derive.arrangement_holds(arrangements, paid, day), contacts, day)
-    arm_of, fresh = assign(facts.select("borrower_id", "episode_start"), q.assignments(conn, experiment.name),
-                           experiment, day)
+    arm_of, fresh = assign(facts.select("borrower_id", "episode_start"), recorded, experiment, day)
     facts = facts.join(arm_of, on="borrower_id")
     single = len(experiment.arms) == 1
     proposals, states = [], []
     for arm in experiment.arms:
         mine = facts.filter(pl.col("arm") == arm.name)
+        jurisdictions = mine["jurisdiction"].drop_nulls().unique().to_list()
         for s in arm.strategies:
-            covered = mine.filter(pl.col("jurisdiction").map_elements(s.covers, return_dtype=pl.Boolean))
+            covered = mine.filter(pl.col("jurisdiction").is_in([j for j in jurisdictions if s.covers(j)]))
+            if covered.is_empty():
+                continue  # nothing to propose, no state to hold: adds no row below
             p, st = choose(covered, s, day, last_planned, packs.collector_role, exponent(s.currency))
             label = s.name if single else f"{arm.name}:{s.name}"
             proposals.append(p.with_columns(pl.lit(label).alias("strategy")))

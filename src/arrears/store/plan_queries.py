@@ -30,7 +30,7 @@ def _arrears_borrowers():
     return select(t.loans.c.borrower_id).where(t.loans.c.loan_id.in_(_arrears_loans())).distinct()
 
 
-def arrears_book(conn: Connection) -> tuple[Book, pl.DataFrame]:
+def arrears_book(r: ArrowReader) -> tuple[Book, pl.DataFrame]:
     """The state of every loan in arrears and its instalments, and loan_id → borrower_id, currency.
 
     Read columnar (``bulk.ArrowReader``): at a million loans the 150,000 in arrears and their
@@ -39,17 +39,16 @@ def arrears_book(conn: Connection) -> tuple[Book, pl.DataFrame]:
 
     closed = ", ".join(f"'{c}'" for c in _CLOSED)
     where = f"s.dpd > 0 AND s.status NOT IN ({closed})"
-    with ArrowReader(conn) as r:
-        loans = r.frame(f"SELECT {r.columns(t.loan_state, 's')} FROM loan_state s WHERE {where}",
-                        _schema_of(t.loan_state))
-        # SQLite, without statistics, scans every instalment and probes the state for each; the
-        # loans in arrears are few: start from them (CROSS JOIN fixes SQLite's join order).
-        join = "CROSS JOIN" if r.dialect == "sqlite" else "JOIN"
-        inst = r.frame(f"SELECT {r.columns(t.instalment_state, 'i')} FROM loan_state s "
-                       f"{join} instalment_state i ON i.loan_id = s.loan_id WHERE {where}", _schema_of(t.instalment_state))
-        owners = r.frame(f"SELECT l.loan_id AS loan_id, l.borrower_id AS borrower_id, l.currency AS currency "
-                         f"FROM loans l JOIN loan_state s ON s.loan_id = l.loan_id WHERE {where}",
-                         {"loan_id": pl.String, "borrower_id": pl.String, "currency": pl.String})
+    loans = r.frame(f"SELECT {r.columns(t.loan_state, 's')} FROM loan_state s WHERE {where}",
+                    _schema_of(t.loan_state))
+    # SQLite, without statistics, scans every instalment and probes the state for each; the
+    # loans in arrears are few: start from them (CROSS JOIN fixes SQLite's join order).
+    join = "CROSS JOIN" if r.dialect == "sqlite" else "JOIN"
+    inst = r.frame(f"SELECT {r.columns(t.instalment_state, 'i')} FROM loan_state s "
+                   f"{join} instalment_state i ON i.loan_id = s.loan_id WHERE {where}", _schema_of(t.instalment_state))
+    owners = r.frame(f"SELECT l.loan_id AS loan_id, l.borrower_id AS borrower_id, l.currency AS currency "
+                     f"FROM loans l JOIN loan_state s ON s.loan_id = l.loan_id WHERE {where}",
+                     {"loan_id": pl.String, "borrower_id": pl.String, "currency": pl.String})
     return (Book(loans.cast(dict(LOAN_STATE)).select(LOAN_STATE.names()),
                  inst.cast(dict(INSTALMENT_STATE)).select(INSTALMENT_STATE.names())), owners)
 
@@ -59,44 +58,41 @@ _IN_ARREARS = ("SELECT l.borrower_id FROM loans l JOIN loan_state s ON s.loan_id
                f"WHERE s.dpd > 0 AND s.status NOT IN ({', '.join(repr(c) for c in _CLOSED)})")
 
 
-def borrowers(rd: ArrowReader, day: dt.date) -> pl.DataFrame:
-    """borrower_id, jurisdiction, language and candidate zones (the contact version in force)."""
-    b, v = t.borrowers, t.borrower_contacts
-    who = rd.frame(f"SELECT {rd.columns(b, 'b', ['borrower_id', 'jurisdiction', 'language'])} FROM borrowers b "
-                   f"WHERE b.borrower_id IN ({_IN_ARREARS})",
-                   {"borrower_id": pl.String, "jurisdiction": pl.String, "language": pl.String})
-    versions = (
-        rd.frame(f"SELECT {rd.columns(v, 'v', ['borrower_id', 'valid_from', 'zones'])} FROM borrower_contacts v "
-                 f"WHERE v.borrower_id IN ({_IN_ARREARS}) AND v.valid_from <= '{day.isoformat()}'",
-                 {"borrower_id": pl.String, "valid_from": pl.Date, "zones": pl.String})
-        .sort("borrower_id", "valid_from")
-        .group_by("borrower_id", maintain_order=True).last()
-        .select("borrower_id", pl.col("zones").fill_null("").str.split(";")
-                .list.eval(pl.element().filter(pl.element() != "")).alias("zones"))
-    )
-    return who.join(versions, on="borrower_id", how="left")
+def among(keys: str) -> str:
+    """SQL selecting the borrowers of key table ``keys`` (``ArrowReader.keys``), for ``among``."""
+    return f'SELECT borrower_id FROM "{keys}"'
 
 
-def contacts(rd: ArrowReader) -> pl.DataFrame:
+def borrowers(rd: ArrowReader, among: str = _IN_ARREARS) -> pl.DataFrame:
+    """borrower_id, jurisdiction, language (the candidate zones are the world's, ``load_world``).
+
+    ``among`` (here and below): SQL selecting the borrowers to read, those in arrears by default."""
+    b = t.borrowers
+    return rd.frame(f"SELECT {rd.columns(b, 'b', ['borrower_id', 'jurisdiction', 'language'])} FROM borrowers b "
+                    f"WHERE b.borrower_id IN ({among})",
+                    {"borrower_id": pl.String, "jurisdiction": pl.String, "language": pl.String})
+
+
+def contacts(rd: ArrowReader, among: str = _IN_ARREARS) -> pl.DataFrame:
     return rd.frame(f"SELECT {rd.columns(t.contacts, 'c', ['borrower_id', 'local_date', 'outcome', 'party'])} "
-                    f"FROM contacts c WHERE c.borrower_id IN ({_IN_ARREARS})",
+                    f"FROM contacts c WHERE c.borrower_id IN ({among})",
                     {"borrower_id": pl.String, "local_date": pl.Date, "outcome": pl.String, "party": pl.String})
 
 
-def promises(rd: ArrowReader) -> pl.DataFrame:
+def promises(rd: ArrowReader, among: str = _IN_ARREARS) -> pl.DataFrame:
     return rd.frame(
         "SELECT p.promise_id AS promise_id, p.borrower_id AS borrower_id, c.local_date AS made_on, "
         "p.promise_date AS promise_date, p.status AS status, COALESCE(p.decided_on, '') AS decided_on "
-        f"FROM promises p JOIN contacts c ON c.event_id = p.promise_id WHERE p.borrower_id IN ({_IN_ARREARS})"
+        f"FROM promises p JOIN contacts c ON c.event_id = p.promise_id WHERE p.borrower_id IN ({among})"
         if rd.dialect == "sqlite" else
         "SELECT p.promise_id AS promise_id, p.borrower_id AS borrower_id, c.local_date AS made_on, "
         "p.promise_date AS promise_date, p.status AS status, p.decided_on AS decided_on "
-        f"FROM promises p JOIN contacts c ON c.event_id = p.promise_id WHERE p.borrower_id IN ({_IN_ARREARS})",
+        f"FROM promises p JOIN contacts c ON c.event_id = p.promise_id WHERE p.borrower_id IN ({among})",
         {"promise_id": pl.String, "borrower_id": pl.String, "made_on": pl.Date, "promise_date": pl.Date,
          "status": pl.String, "decided_on": pl.Date})
 
 
-def arrangements(rd: ArrowReader) -> tuple[pl.DataFrame, pl.DataFrame]:
+def arrangements(rd: ArrowReader, among: str = _IN_ARREARS) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Open arrangements with their terms (from the plan offer the contact carried out, when it did)
     and the borrowers' payments: what ``strategy.derive.arrangement_holds`` reads."""
     from arrears.money import parse_amount
@@ -105,7 +101,7 @@ def arrangements(rd: ArrowReader) -> tuple[pl.DataFrame, pl.DataFrame]:
         f"SELECT a.borrower_id AS borrower_id, c.local_date AS made_on, {_text(rd, 'pa.offer')} AS offer, "
         f"{_text(rd, 'pa.currency')} AS currency FROM arrangements a JOIN contacts c ON c.event_id = a.arrangement_id "
         "LEFT JOIN plan_actions pa ON pa.action_id = c.action_id AND pa.action = 'plan_offer' "
-        f"WHERE a.borrower_id IN ({_IN_ARREARS})",
+        f"WHERE a.borrower_id IN ({among})",
         {"borrower_id": pl.String, "made_on": pl.Date, "offer": pl.String, "currency": pl.String})
     rows = []
     for borrower, made, offer, currency in found.iter_rows():
@@ -138,12 +134,12 @@ def _text(rd: ArrowReader, column: str) -> str:
     return f"COALESCE({column}, '')" if rd.dialect == "sqlite" else column
 
 
-def last_planned(rd: ArrowReader, day: dt.date) -> pl.DataFrame:
+def last_planned(rd: ArrowReader, day: dt.date, among: str = _IN_ARREARS) -> pl.DataFrame:
     """The last day before ``day`` each (borrower, action, template) was planned."""
     return rd.frame(
         f"SELECT pa.borrower_id AS borrower_id, pa.action AS action, {_text(rd, 'pa.template_id')} AS template_id, "
         f"MAX(pa.business_date) AS last_on FROM plan_actions pa WHERE pa.status = 'planned' "
-        f"AND pa.business_date < '{day.isoformat()}' AND pa.borrower_id IN ({_IN_ARREARS}) "
+        f"AND pa.business_date < '{day.isoformat()}' AND pa.borrower_id IN ({among}) "
         "GROUP BY pa.borrower_id, pa.action, pa.template_id",
         {"borrower_id": pl.String, "action": pl.String, "template_id": pl.String, "last_on": pl.Date})
 
@@ -178,6 +174,18 @@ def assignments(conn: Connection, experiment: str) -> pl.DataFrame:
 
     return read_where(conn, t.strategy_assignments, t.strategy_assignments.c.experiment == experiment).select(
         pl.col(c).cast(tp) for c, tp in ASSIGNMENTS.items())
+
+
+def assignments_of(rd: ArrowReader, experiment: str, among: str = _IN_ARREARS) -> pl.DataFrame:
+    """``assignments`` of the borrowers ``among`` selects, read columnar: the plan joins the stored
+    draws to its borrowers' episodes, so the other borrowers' draws (every episode ever) are not
+    read."""
+    from arrears.strategy.assign import ASSIGNMENTS
+
+    quoted = experiment.replace("'", "''")
+    return rd.frame(
+        f"SELECT {rd.columns(t.strategy_assignments, 'a', ASSIGNMENTS.names())} FROM strategy_assignments a "
+        f"WHERE a.experiment = '{quoted}' AND a.borrower_id IN ({among})", dict(ASSIGNMENTS))
 
 
 def save_plan(conn: Connection, day: dt.date, strategy: str, rows: pl.DataFrame, new_assignments: pl.DataFrame,

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import polars as pl
 from sqlalchemy import Connection, select
 
 from arrears.book.adjustments import pauses
 from arrears.book.balances import balances
-from arrears.policy.check.world import BORROWERS, CONTACTS, FLAGS, LOANS, World
+from arrears.policy.check.world import BORROWERS, CONTACTS, FLAGS, LOANS, REFERENCES, World
 from arrears.store import tables as t
 from arrears.store.book_io import load_adjustments, load_book
 from arrears.store.bulk import _CHUNK, ArrowReader, _read, _schema_of, read_table, read_where
@@ -27,33 +28,46 @@ _COLUMNAR_AT = 1_000
 _PAUSE_FLAGS = ("bankruptcy", "deceased", "breathing_space")
 
 
-def _rows(conn: Connection, table, key: str, ids: Sequence[str], columnar: bool = False,
-          columns: Sequence[str] | None = None) -> pl.DataFrame:
+def _rows(conn: Connection, table, key: str, ids: Sequence[str], columns: Sequence[str] | None = None,
+          keyed: tuple[ArrowReader, str] | None = None) -> pl.DataFrame:
+    """``table``'s rows whose ``key`` is in ``ids``. ``keyed``: a columnar reader and the name of its
+    key table holding ``ids`` (``_keyed``), for a columnar read."""
     if columns is not None:
         # Only what the rules read (a contact row has twice as many columns as the engine needs).
         schema = {c: _schema_of(table)[c] for c in columns}
-        if columnar and len(ids) >= _COLUMNAR_AT:
-            with ArrowReader(conn) as r:
-                keys = r.keys("_world_keys", list(ids), column=key)
-                return r.frame(f'SELECT {r.columns(table, "x", columns)} FROM "{table.name}" x '
-                               f'JOIN "{keys}" k ON x."{key}" = k."{key}"', schema)
+        if keyed is not None:
+            r, keys = keyed
+            return r.frame(f'SELECT {r.columns(table, "x", columns)} FROM "{table.name}" x '
+                           f'JOIN "{keys}" k ON x."{key}" = k."{key}"', schema)
         picked = select(*[table.c[c] for c in columns])
         if len(ids) >= _WHOLE_TABLE_AT:
             return _read(conn, picked, schema).filter(pl.col(key).is_in(list(ids)))
         parts = [_read(conn, picked.where(table.c[key].in_(ids[i:i + _CHUNK])), schema)
                  for i in range(0, len(ids), _CHUNK)]
         return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
-    if columnar and len(ids) >= _COLUMNAR_AT:
-        # Many borrowers (a day's plan): join against a temporary table of their ids, read columnar,
-        # rather than a long IN list. The columnar reader has its own connection and sees only what
-        # is committed: only a caller that has written nothing yet in its transaction may ask for it.
-        with ArrowReader(conn) as r:
-            keys = r.keys("_world_keys", list(ids), column=key)
-            return r.frame(f'SELECT {r.columns(table, "x")} FROM "{table.name}" x JOIN "{keys}" k ON x."{key}" = k."{key}"',
-                           _schema_of(table))
+    if keyed is not None:
+        r, keys = keyed
+        return r.frame(f'SELECT {r.columns(table, "x")} FROM "{table.name}" x JOIN "{keys}" k ON x."{key}" = k."{key}"',
+                       _schema_of(table))
     if len(ids) >= _WHOLE_TABLE_AT:
         return read_table(conn, table).filter(pl.col(key).is_in(list(ids)))
     return read_table(conn, table, key=key, keys=list(ids))
+
+
+@contextmanager
+def _keyed(conn: Connection, ids: Sequence[str], columnar: bool, reader: tuple[ArrowReader, str] | None):
+    """Many borrowers (a day's plan): their ids as a temporary table the reads join against,
+    columnar, rather than a long IN list; ``None`` otherwise. One reader and one key table serve
+    every table read (``reader``, the caller's, when given). The columnar reader has its own
+    connection and sees only what is committed: only a caller that has written nothing yet in its
+    transaction may ask for it."""
+    if not columnar or len(ids) < _COLUMNAR_AT:
+        yield None
+    elif reader is not None:
+        yield reader
+    else:
+        with ArrowReader(conn) as r:
+            yield r, r.keys("_world_keys", list(ids), column="borrower_id")
 
 
 def _zones(column: str = "zones") -> pl.Expr:
@@ -62,30 +76,42 @@ def _zones(column: str = "zones") -> pl.Expr:
 
 def load_world(conn: Connection, borrower_ids: Sequence[str], day: dt.date,
                receivable: pl.DataFrame | None = None, *, columnar: bool = False,
-               receivable_for: Sequence[str] | None = None) -> World:
+               receivable_for: Sequence[str] | None = None,
+               reader: tuple[ArrowReader, str] | None = None) -> World:
     """The facts about ``borrower_ids`` that the rules read, as of business date ``day``.
 
     Contact details are the version in force on ``day``; the contact history is every stored
     contact (the engine keeps those before each action's instant); balances are the last closed
     state's, valued on ``day``. ``receivable_for``: only these borrowers' loans are valued (the
     rest have none); for a batch where only some actions carry an amount or are visits, the only
-    rules that read a balance.
+    rules that read a balance. ``reader``: the caller's columnar reader and its key table of
+    exactly ``borrower_ids`` (``ArrowReader.keys``, column ``borrower_id``), for a ``columnar`` read.
     """
     ids = sorted(set(borrower_ids))
-    identity = _rows(conn, t.borrowers, "borrower_id", ids, columnar)
+    # Only the columns the rules read (names, addresses, when a row was recorded: read, typed and
+    # dropped otherwise).
+    with _keyed(conn, ids, columnar, reader) as keyed:
+        identity = _rows(conn, t.borrowers, "borrower_id", ids, keyed=keyed,
+                         columns=("borrower_id", "jurisdiction", "email_is_employer_provided"))
+        stored_versions = _rows(conn, t.borrower_contacts, "borrower_id", ids, keyed=keyed,
+                                columns=("borrower_id", "valid_from", "phone", "email", "work_phone", "zones"))
+        stored_references = _rows(conn, t.references, "borrower_id", ids, columns=REFERENCES.names(), keyed=keyed)
+        contacts = _rows(conn, t.contacts, "borrower_id", ids, columns=CONTACTS.names(), keyed=keyed)
+        flags = _rows(conn, t.flags, "borrower_id", ids, columns=FLAGS.names(), keyed=keyed)
+        loans = _rows(conn, t.loans, "borrower_id", ids, columns=("loan_id", "borrower_id", "currency", "time_barred_on"),
+                      keyed=keyed)
     versions = (
-        _rows(conn, t.borrower_contacts, "borrower_id", ids, columnar)
+        stored_versions
         .filter(pl.col("valid_from") <= day)
         .sort("borrower_id", "valid_from")
         .group_by("borrower_id", maintain_order=True).last()
     )
     borrowers = identity.join(versions, on="borrower_id", how="left").with_columns(_zones().alias("zones"))
-    references = _rows(conn, t.references, "borrower_id", ids, columnar).with_columns(_zones().alias("zones"))
-    contacts = _rows(conn, t.contacts, "borrower_id", ids, columnar, columns=CONTACTS.names()).with_columns(
+    references = stored_references.with_columns(_zones().alias("zones"))
+    contacts = contacts.with_columns(
         pl.col("loan_ids").fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != "")),
     )
-    flags = _rows(conn, t.flags, "borrower_id", ids, columnar)
-    loans = _rows(conn, t.loans, "borrower_id", ids, columnar).select("loan_id", "borrower_id", "currency", "time_barred_on")
+    loans = loans.select("loan_id", "borrower_id", "currency", "time_barred_on")
     loan_ids = loans["loan_id"].to_list()
     holds = _holds(conn, loans, loan_ids)
     if receivable is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -219,7 +220,10 @@ def parse_strategy(text: str, source: str) -> Strategy:
     return Strategy(name, int(head.get("version", 1)), jurisdictions, currency, h, costs, tuple(states), tuple(notices), source)
 
 
+@lru_cache(maxsize=None)
 def champion(jurisdiction_key: str) -> Strategy:
+    # Parsed once a process: the champions are files of the installed package, and a Strategy is
+    # frozen (a simulation resolves ``champion`` every day).
     name = CHAMPIONS[jurisdiction_key]
     text = resources.files("arrears.strategy").joinpath("data", name).read_text(encoding="utf-8")
     return parse_strategy(text, f"arrears/strategy/data/{name}")
