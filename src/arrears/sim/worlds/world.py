@@ -126,11 +126,9 @@ class World:
         interest; what is left without paying a whole instalment (a part-payment, amounts rounded
         up) it holds as credit, which the platform's next step spends as it spends any credit. So
         the platform starts where replaying the history would have put it, but for the penalty
-        (below). The date of first
-        delinquency is the day after the oldest unpaid due date *when the delinquency began*, as
-        the previous system recorded it: a part-payment moves the oldest unpaid date on without
-        ending the episode, and the strategies read an episode's age from it (without it, the
-        demo's 30-day book rolled noticeably worse than the same book replayed)."""
+        (see below). The date of first delinquency is the day after the oldest unpaid due date
+        *when the delinquency began*, as the previous system recorded it: a part-payment moves
+        the oldest unpaid date on without ending the episode."""
         day = self.start_date.toordinal() - 1
         ledger = self._book.ledger
         rows = np.arange(ledger.size)
@@ -141,8 +139,7 @@ class World:
             began = np.where(late_today, np.where(began > 0, began, oldest_today + 1), 0)
         k = ledger.due_count(day)
         rest = ledger.paid - ledger.penalty_paid
-        covered = ((ledger.cum_principal + ledger.cum_interest)[:, 1:] <= rest[:, None]).sum(axis=1)
-        paid_up_to = np.minimum(covered, k)  # instalments wholly paid among those due
+        paid_up_to = np.minimum(_wholly_paid(ledger), k)  # instalments wholly paid among those due
         credit = rest - ledger.cum_principal[rows, paid_up_to] - ledger.cum_interest[rows, paid_up_to]
         principal = ledger.cum_principal[:, -1] - ledger.cum_principal[rows, paid_up_to]
         interest = ledger.cum_interest[rows, k] - ledger.cum_interest[rows, paid_up_to]
@@ -153,8 +150,9 @@ class World:
         # No penalty is handed over. The world's penalty is an estimate that runs a little above
         # the platform's (it applies the CN cap its own way); handed over, the platform owed a few
         # minor units more than replaying would have made it owe, payments the world sized to
-        # clear the arrears fell short (the tolerance is 0) and, over 30 days, 8% more loans stayed
-        # delinquent than in the same run replayed. Penalty from the take-on on is the platform's.
+        # clear the arrears fell short (the tolerance is 0) and, over 30 days, 8-10% more loans
+        # stayed delinquent than in the same run replayed (docs/simulation.md). Penalty from the
+        # take-on on is the platform's.
         no_penalty = np.zeros(ledger.size, dtype=np.int64)
         running = ledger.disbursed <= day  # a loan paid out later simply starts on its day
         late = running & (paid_up_to < k)
@@ -263,12 +261,17 @@ class World:
             self._agenda = pl.concat([self._agenda, fr.agenda(days, loans, amounts, kind)])
 
 
+def _wholly_paid(ledger) -> np.ndarray:
+    """How many instalments, oldest first, what was paid beyond penalty covers in full."""
+    rest = ledger.paid - ledger.penalty_paid
+    return ((ledger.cum_principal + ledger.cum_interest)[:, 1:] <= rest[:, None]).sum(axis=1)
+
+
 def _arrears_since(ledger, day: int) -> tuple[np.ndarray, np.ndarray]:
     """(late, oldest unpaid due day) at the end of ``day``, each payment having paid the penalty
     owed at the time first and then the instalments oldest first."""
     rows = np.arange(ledger.size)
-    rest = ledger.paid - ledger.penalty_paid
-    covered = ((ledger.cum_principal + ledger.cum_interest)[:, 1:] <= rest[:, None]).sum(axis=1)
+    covered = _wholly_paid(ledger)
     late = (covered < ledger.due_count(day)) & (ledger.disbursed <= day) & ~ledger.closed
     return late, ledger.due[rows, np.minimum(covered, ledger.due.shape[1] - 1)].astype(np.int64)
 
