@@ -133,10 +133,11 @@ def test_payments_never_exceed_the_book_and_follow_disbursement(World, sqlite, t
     _import(sqlite, tmp_path, {"payments": payments}, ("payments",), days[-1])
 
 
+@pytest.mark.parametrize("take_on", [False, True])
 @pytest.mark.parametrize("World", WORLDS)
-def test_same_seed_same_frames_other_seed_other_frames(World):
+def test_same_seed_same_frames_other_seed_other_frames(World, take_on):
     def run(seed: int) -> list[pl.DataFrame]:
-        world = World(loans=200)
+        world = World(loans=200, take_on=take_on)
         start = world.start(seed)
         date = world.start_date
         out = world.day(date, _actions(world, start, date, "+08:00"))
