@@ -233,7 +233,10 @@ def _sqlite_text(frame: pl.DataFrame) -> pl.DataFrame:
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype == pl.Date:
-            out.append(col.dt.strftime("%Y-%m-%d"))
+            # Formatted once per distinct day and looked up: a schedule has two dates per
+            # instalment (29 million at 1M loans) over a few thousand days; half the time of strftime.
+            days = frame.get_column(name).unique().drop_nulls()
+            out.append(col.replace_strict(days, days.dt.strftime("%Y-%m-%d"), default=None, return_dtype=pl.String))
         elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             out.append(col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
         elif dtype == pl.Boolean:
