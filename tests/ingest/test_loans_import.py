@@ -407,6 +407,8 @@ def test_a_big_load_through_the_staging_file_stores_what_the_row_path_stores(eng
     rows = [loan(f"L{i:03d}", principal=f"{1000 + i}.{i % 100:02d}", method=m, term=str(3 + i % 9),
                  first_due_on="2026-02-01" if i % 3 == 0 else "", penalty_rate_daily="0.0005" if i % 2 else "")
             for i, m in zip(range(40), ["annuity", "equal_principal", "interest_only", "bullet"] * 10)]
+    # Out of key order in the file: the staged load sorts by primary key before staging.
+    rows = rows[::2] + rows[1::2][::-1]
     path = write_csv(tmp_path / "loans.csv", rows, (*LOAN_COLUMNS, "first_due_on", "penalty_rate_daily"))
     other = make_engine(second_db_url)
     upgrade(other)
@@ -432,6 +434,66 @@ def test_a_big_load_through_the_staging_file_stores_what_the_row_path_stores(eng
     assert staged == [engine.dialect.name == "sqlite", False]
     assert stored[0] == stored[1]
     assert len(stored[0][1]) == sum(1 if r["method"] == "bullet" else int(r["term"]) for r in rows)
+    assert not list(tmp_path.glob("arrears-stage-*"))
+
+
+def _foreign_keys_enforced(engine) -> bool:
+    """Whether the pool's connection refuses a schedule row of a loan that does not exist."""
+    from sqlalchemy.exc import IntegrityError
+
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        try:
+            conn.execute(t.schedule.insert(), [{"loan_id": "NO-SUCH-LOAN", "n": 1, "due_on": DAY, "adjusted_due_on": DAY,
+                                                "principal_minor": 1, "interest_minor": 0}])
+        except IntegrityError:
+            return True
+        finally:
+            conn.rollback()
+    return False
+
+
+def test_a_staged_load_checks_foreign_keys_set_wise_and_restores_the_pragma(book, tmp_path, monkeypatch):
+    """SQLite: the staged load switches per-row foreign-key checks off for its unit of work and looks
+    the distinct references up once each instead. A loan whose borrower is missing at write time
+    (here: the earlier borrower check is bypassed) fails the import naming the row and the field,
+    nothing lands, and the pragma is on again afterwards: after that failure, after a failure later
+    in the same unit of work (``after``), and after a load that succeeds."""
+    if book.dialect.name != "sqlite":
+        pytest.skip("the staging file is SQLite's (PostgreSQL takes COPY)")
+    from arrears.ingest import loans as loans_module
+    from arrears.store import bulk
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    staged = []
+    monkeypatch.setattr(loans_module, "insert_frames_staged",
+                        lambda conn, loads: staged.append(bulk.insert_frames_staged(conn, loads)) or staged[-1])
+    assert _foreign_keys_enforced(book)
+    before = snapshot(book)
+
+    good = [loan(f"L{i:03d}") for i in range(20)]
+    bad = write_csv(tmp_path / "bad.csv", [*good[:7], loan("L900", borrower_id="B-GONE"), *good[7:]], LOAN_COLUMNS)
+    monkeypatch.setattr(loans_module, "unknown_borrowers", lambda conn, frame: [])
+    with pytest.raises(BadInput) as err:
+        imp(book, "loans", bad)
+    # (Only the staged load's check says "is not in": the row path would fail on the foreign key.)
+    assert [str(p) for p in err.value.problems] == ["row 8, column borrower_id: 'B-GONE' is not in borrowers"]
+    assert snapshot(book) == before
+    assert _foreign_keys_enforced(book)
+
+    path = write_csv(tmp_path / "loans.csv", good, LOAN_COLUMNS)
+
+    def fail(conn):
+        raise RuntimeError("later in the unit of work")
+
+    with pytest.raises(RuntimeError):
+        imp(book, "loans", path, after=fail)
+    assert snapshot(book) == before
+    assert _foreign_keys_enforced(book)
+
+    assert imp(book, "loans", path).rows_added == 20
+    assert staged == [True, True]
+    assert _foreign_keys_enforced(book)
     assert not list(tmp_path.glob("arrears-stage-*"))
 
 

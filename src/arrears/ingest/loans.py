@@ -14,7 +14,7 @@ from arrears.ingest.read import ROW
 from arrears.problems import Problem
 from arrears.store import tables as t
 from arrears.store.book_io import load_products
-from arrears.store.bulk import insert_frame_bulk, insert_frames_staged, read_table
+from arrears.store.bulk import MissingReference, insert_frame_bulk, insert_frames_staged, read_table
 
 REQUIRED = (
     "loan_id", "borrower_id", "currency", "principal", "annual_rate", "term", "frequency",
@@ -138,7 +138,15 @@ def apply(
     sched = schedule_frame(
         new.rename({"principal_minor": "principal"}), products
     ).rename({"principal": "principal_minor", "interest": "interest_minor"})
-    if not insert_frames_staged(conn, [(t.loans, rows), (t.schedule, sched)]):
+    try:
+        staged = insert_frames_staged(conn, [(t.loans, rows), (t.schedule, sched)])
+    except MissingReference as e:
+        # The staged load's set-wise foreign-key check: the borrowers were checked above, so only
+        # a borrower removed since then lands here; the unit of work rolls back.
+        at = new.filter(pl.col(e.column) == e.value).get_column(ROW) if e.column in new.columns else None
+        row = at[0] if at is not None and at.len() else None
+        return 0, [Problem(row, e.column, f"'{e.value}' is not in {e.referred}")]
+    if not staged:
         insert_frame_bulk(conn, t.loans, rows)
         insert_frame_bulk(conn, t.schedule, sched)
     return new.height, []

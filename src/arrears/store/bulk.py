@@ -110,16 +110,35 @@ def insert_frame_bulk(conn: Connection, table: Table, frame: pl.DataFrame) -> in
 _STAGE = "arrears_stage"
 
 
+class MissingReference(Exception):
+    """A staged load refers to a row that does not exist (a foreign key the set-wise check found
+    broken); the caller names the row of its input and rolls back."""
+
+    def __init__(self, table: str, column: str, value: Any, referred: str):
+        self.table, self.column, self.value, self.referred = table, column, value, referred
+        super().__init__(f"{table}.{column} {value!r} is not in {referred}")
+
+
 def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataFrame]]) -> bool:
     """Big loads into a SQLite file: written first through ADBC into a staging file of their own
     (Arrow to SQLite in C, no Python object per value), then copied with ``INSERT ... SELECT``
     on the command's connection, so inside its transaction; indexes as in ``insert_frame_bulk``.
 
+    Rows are staged in primary-key order, so that inserting them appends to the tables' B-trees
+    instead of touching pages all over them (a 1M-loan import: the schedule insert about a third
+    faster). Foreign keys are not checked row by row (a lookup per row, 15.6 million of them for a
+    1M-loan import) but set-wise: the connection's ``foreign_keys`` pragma is switched off before
+    the transaction begins (SQLite ignores it inside one) and the distinct referring values of each
+    load are staged too and looked up once each, inside the transaction, after the copy; one that
+    is missing raises ``MissingReference`` (the caller rolls back). The pragma is switched back on
+    when the connection returns to the pool, after the commit or the rollback, with the staging
+    file detached. Nothing else with a foreign key may be written in the same unit of work after
+    this call (the import writes only its log row, which has none).
+
     Only possible before the transaction has written anything (SQLite cannot ATTACH inside a
     transaction; the driver begins one at the first write): returns False, having done nothing,
     when it is not (another backend, an in-memory database, a transaction already writing), and
-    the caller inserts the usual way. The staging file is detached and removed when the
-    connection goes back to the pool, after the commit or rollback.
+    the caller inserts the usual way.
     """
     url = conn.engine.url
     if conn.dialect.name != "sqlite" or not url.database or url.database == ":memory:":
@@ -132,30 +151,85 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
 
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
+    loads = [(table, _in_key_order(table, frame.select([c for c in frame.columns if c in table.c])))
+             for table, frame in loads]
+    references = [(f"fk_{i}_{j}", table, fk, _referring(table, frame, fk))
+                  for i, (table, frame) in enumerate(loads)
+                  for j, fk in enumerate(sorted(table.foreign_key_constraints, key=lambda k: str(k.name)))]
     fd, path = tempfile.mkstemp(prefix="arrears-stage-", suffix=".db", dir=os.path.dirname(os.path.abspath(url.database)))
     os.close(fd)
     try:
         with adbc_sqlite.connect(path) as stage, stage.cursor() as cur:
             for table, frame in loads:
-                cur.adbc_ingest(table.name, _sqlite_text(frame.select([c for c in frame.columns if c in table.c])).to_arrow(),
-                                mode="create")
+                cur.adbc_ingest(table.name, _sqlite_text(frame).to_arrow(), mode="create")
+            for name, _, _, values in references:
+                cur.adbc_ingest(name, _sqlite_text(values).to_arrow(), mode="create")
             stage.commit()
         raw.execute(f"ATTACH DATABASE ? AS {_STAGE}", (path,))
     except BaseException:
         os.unlink(path)
         raise
     _detach_on_checkin(conn.engine)
-    conn.connection.info["arrears_stage"] = path
+    info = conn.connection.info
+    info["arrears_stage"] = path
+    if raw.execute("PRAGMA foreign_keys").fetchone()[0]:
+        info["arrears_foreign_keys"] = True  # first, so that it is restored whatever happens next
+        raw.execute("PRAGMA foreign_keys = OFF")
     raw.execute("BEGIN")
     for table, frame in loads:
         indexes = sorted(table.indexes, key=lambda ix: ix.name) if _outnumbers(conn, table, frame.height) else []
         for ix in indexes:
             ix.drop(conn)
-        names = ", ".join(f'"{c}"' for c in frame.columns if c in table.c)
+        names = ", ".join(f'"{c}"' for c in frame.columns)
         raw.execute(f'INSERT INTO main."{table.name}" ({names}) SELECT {names} FROM {_STAGE}."{table.name}"')
         for ix in indexes:
             ix.create(conn)
+    if info.get("arrears_foreign_keys"):
+        for name, table, fk, values in references:
+            _check_references(raw, name, table, fk, values)
     return True
+
+
+def _in_key_order(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` sorted by ``table``'s primary key; as it is when it already is (the schedule comes
+    loan by loan from loans in file order): checking costs one pass, a sort a copy of the frame.
+    Polars orders strings by their UTF-8 bytes, as SQLite's default (BINARY) collation does."""
+    keys = [c.name for c in table.primary_key.columns]
+    if not keys or not all(k in frame.columns for k in keys) or frame.height < 2:
+        return frame
+    later = pl.lit(False)
+    for k in reversed(keys):  # row i+1 after row i in the key's order, column by column
+        nxt = pl.col(k).shift(-1)
+        later = (nxt > pl.col(k)) | ((nxt == pl.col(k)) & later)
+    if frame.select(later.head(frame.height - 1).all()).item():
+        return frame
+    return frame.sort(keys)
+
+
+def _referring(table: Table, frame: pl.DataFrame, fk) -> pl.DataFrame:
+    """The distinct values of ``frame`` in a foreign key's columns (a row with a null in one is not
+    checked, as SQL's foreign keys do not check it), in order so that the lookups walk the index.
+    ``frame`` is in primary-key order: where the key starts with those columns (the schedule's
+    loan), equal values are adjacent and a pass finds them without hashing 15 million strings."""
+    cols = [c.parent.name for c in fk.elements]
+    values = frame.select(cols).drop_nulls()
+    if [c.name for c in table.primary_key.columns][: len(cols)] == cols:
+        return values.filter(pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in cols))
+    return values.unique().sort(cols)
+
+
+def _check_references(raw, name: str, table: Table, fk, values: pl.DataFrame) -> None:
+    if values.is_empty():
+        return
+    cols = [(e.parent.name, e.column.name) for e in fk.elements]
+    on = " AND ".join(f'r."{theirs}" = s."{ours}"' for ours, theirs in cols)
+    listed = ", ".join(f's."{ours}"' for ours, _ in cols)
+    missing = raw.execute(
+        f'SELECT {listed} FROM {_STAGE}."{name}" s '
+        f'WHERE NOT EXISTS (SELECT 1 FROM main."{fk.referred_table.name}" r WHERE {on}) LIMIT 1'
+    ).fetchone()
+    if missing is not None:
+        raise MissingReference(table.name, cols[0][0], missing[0], fk.referred_table.name)
 
 
 def _sqlite_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -164,7 +238,10 @@ def _sqlite_text(frame: pl.DataFrame) -> pl.DataFrame:
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype == pl.Date:
-            out.append(col.dt.strftime("%Y-%m-%d"))
+            # Formatted once per distinct day and looked up: a schedule has two dates per
+            # instalment (29 million at 1M loans) over a few thousand days; half the time of strftime.
+            days = frame.get_column(name).unique().drop_nulls()
+            out.append(col.replace_strict(days, days.dt.strftime("%Y-%m-%d"), default=None, return_dtype=pl.String))
         elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             out.append(col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
         elif dtype == pl.Boolean:
@@ -188,13 +265,18 @@ def _detach_on_checkin(engine) -> None:
 
     @event.listens_for(engine.pool, "checkin")
     def _detach(dbapi_conn, record) -> None:  # after the unit of work's commit or rollback
-        path = record.info.pop("arrears_stage", None) if record is not None else None
+        if record is None:
+            return
+        path = record.info.pop("arrears_stage", None)
+        checked = record.info.pop("arrears_foreign_keys", False)
         if path is None:
             return
         import os
 
         try:
             if dbapi_conn is not None:
+                if checked:
+                    dbapi_conn.execute("PRAGMA foreign_keys = ON")
                 dbapi_conn.execute(f"DETACH DATABASE {_STAGE}")
         finally:
             os.unlink(path)
