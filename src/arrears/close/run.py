@@ -17,7 +17,9 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 from sqlalchemy import Connection, Engine
@@ -36,10 +38,11 @@ from arrears.close.lock import exclusive
 from arrears.problems import BadInput, Problem
 from arrears.store import book_io as io
 from arrears.store import tables as t
-from arrears.store.bulk import ArrowReader, insert_frame, upsert_frame
+from arrears.store.bulk import ArrowReader, insert_frame, write_changed
 from arrears.store.db import require_current
 
 _SQLITE_CACHE_KIB = 1_000_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +103,11 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         conn.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
     products = io.load_products(conn)
     schemes = io.schemes(products)
-    # Every read is set-based, on its own connection, before the day writes anything (ArrowReader).
-    with ArrowReader(conn) as rd:
+    # Every read is set-based, on connections of its own, before the day writes anything
+    # (ArrowReader). Two readers, so that two independent reads run at once (``_Beside``): the
+    # database works in C on one while the other's rows arrive, each on a core of its own.
+    with ArrowReader(conn) as rd, ArrowReader(conn) as rd2, _Beside(rd, rd2) as beside:
+        new_later = beside.submit(io.read_new_loans, rd2, day, products)
         facts = io.read_unapplied_payments(rd, day)
         decisions = io.read_open_adjustments(rd)
         open_facts = facts.filter(pl.col("applied_by_close").is_null())
@@ -115,27 +121,34 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         applied_payments = open_facts.filter((pl.col("paid_on") <= day) | pl.col("reverses").is_not_null())
         applied_decisions = open_decisions.filter(
             (pl.col("effective_on") <= day) | (pl.col("type") == "correction"))
-        new = io.read_new_loans(rd, day, products)
+        quiet_ahead = io.read_quiet_stocks(rd, day)
         # Touched: what the watch says must be stepped, every loan with a fact of today (or a late
         # one), and the loans starting. The rest are quiet: their stored state is their state today.
         due_watch, unwatched = io.read_due_watch(rd, day)
+        new = new_later.result()
         touched = pl.concat([
             due_watch["loan_id"], unwatched, applied_payments["loan_id"], applied_decisions["loan_id"], new["loan_id"],
         ]).unique()
-        keys = rd.keys("_close_touched", touched)
-        terms = io.read_terms(rd, keys, products).filter(
-            (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day)))
         # Instalments settled before today are left where they are, except for loans with an
         # adjustment today (a restructure numbers its instalments after all the old ones).
         whole = applied_decisions["loan_id"].unique()
-        stored = io.read_book(rd, rd.keys("_close_part", touched.filter(~touched.is_in(whole.implode()))), open_on=day)
-        if not whole.is_empty():
-            w = io.read_book(rd, rd.keys("_close_whole", whole))
-            stored = Book(pl.concat([stored.loans, w.loans]), pl.concat([stored.inst, w.inst]))
+        part = touched.filter(~touched.is_in(whole.implode()))
+        # The terms and the loans' state on the second reader while the first reads the open
+        # instalments, the longest read.
+        terms_later = beside.submit(lambda: (io.read_terms(rd2, rd2.keys("_close_touched", touched), products),
+                                             io.read_loan_states(rd2, rd2.keys("_close_part", part))))
+        open_inst = io.read_instalments(rd, rd.keys("_close_part", part), open_on=day)
+        whole_book = io.read_book(rd, rd.keys("_close_whole", whole)) if not whole.is_empty() else None
         # The due loans' watch rows are read already; only the others touched (by a fact) are left.
         others = touched.filter(~touched.is_in(due_watch["loan_id"].implode()))
         old_watch = pl.concat([due_watch, io.read_watch(rd, rd.keys("_close_watch", others))])
-        quiet_ahead = io.read_quiet_stocks(rd, day)
+        parallel = beside.parallel
+        all_terms, part_loans = terms_later.result()
+        terms = all_terms.filter(
+            (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day)))
+        stored = Book(part_loans, open_inst)
+        if whole_book is not None:
+            stored = Book(pl.concat([stored.loans, whole_book.loans]), pl.concat([stored.inst, whole_book.inst]))
         ahead = stored.loans.filter(pl.col("as_of") >= day)
         if not ahead.is_empty():
             raise RuntimeError(f"stored state is already past {yesterday} for {ahead.height} loans")
@@ -181,19 +194,35 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         # Taken over today: the other system's balances are the state at the end of today.
         tl, ti = takeon_state(taken_on, schedule.join(taken_on.select("loan_id"), on="loan_id"), schemes)
         out = Book(pl.concat([out.loans, tl]), pl.concat([out.inst, ti]))
-    watch = quiet_rules.watch(out, terms, day, schemes, pauses)
-    # The quiet loans' part of the snapshots: today's as counted ahead, less the loans a fact touched
-    # before their quiet span ended; those spans are taken back from the coming days, and the new
-    # spans of today's loans added to them.
-    horizon = day + dt.timedelta(days=quiet_rules.HORIZON + 1)
-    taken_back = quiet_totals(old_watch, day, horizon)
-    added = quiet_totals(watch, day + dt.timedelta(days=1), horizon)
-    quiet_today = _plus(quiet_ahead.filter(pl.col("day") == day), taken_back.filter(pl.col("day") == day), -1)
     _fault("before-write", day)
-    _save(conn, stored, out, old_watch, watch)
+
+    def write_state() -> None:
+        _save(conn, stored, out)
+        io.append_history(conn, result.allocations, result.transitions, result.movements)
+
+    # The state and the history are written on a thread of their own while this one computes the
+    # loans' next quiet spans and the snapshot (Polars, outside the GIL): the database works on one
+    # core while Polars works on the other. One connection and one transaction still: nothing else
+    # uses the connection until those writes are done, and ``_Beside`` waits for them, even when the
+    # computing fails, before the transaction ends.
+    with _Beside(parallel) as beside:
+        writing = beside.submit(write_state)
+        watch = quiet_rules.watch(out, terms, day, schemes, pauses)
+        # The quiet loans' part of the snapshots: today's as counted ahead, less the loans a fact
+        # touched before their quiet span ended; those spans are taken back from the coming days,
+        # and the new spans of today's loans added to them.
+        horizon = day + dt.timedelta(days=quiet_rules.HORIZON + 1)
+        taken_back = quiet_totals(old_watch, day, horizon)
+        added = quiet_totals(watch, day + dt.timedelta(days=1), horizon)
+        quiet_today = _plus(quiet_ahead.filter(pl.col("day") == day), taken_back.filter(pl.col("day") == day), -1)
+        # Portfolio-wide figures come after the step, from its outputs (the step itself has none),
+        # and the quiet loans' part counted ahead in quiet_stocks.
+        snapshot = portfolio_snapshot(out.loans, out.inst, terms, result.movements, day, quiet=quiet_today)
+        writing.result()
+    write_changed(conn, t.loan_watch, _changed_rows(watch, old_watch, ["loan_id"]).sort("loan_id"),
+                  _compared(watch, ["loan_id"]))
     io.save_quiet_stocks(conn, day, _plus(_plus(quiet_ahead.filter(pl.col("day") > day), added, 1),
                                           taken_back.filter(pl.col("day") > day), -1))
-    io.append_history(conn, result.allocations, result.transitions, result.movements)
     # Promises: kept or broken from the payments that count; re-decided when their loan was re-derived.
     promises = io.load_promises(conn, open_or=redo)
     if not promises.is_empty():
@@ -208,10 +237,7 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
             (pl.col("status") != pl.col("status_was")) | ~pl.col("decided_on").eq_missing(pl.col("decided_on_was"))
             | (pl.col("paid_toward") != pl.col("paid_toward_was")))
         io.save_promise_outcomes(conn, changed)
-    # Portfolio-wide figures come after the step, from its outputs (the step itself has none), and
-    # the quiet loans' part counted ahead in quiet_stocks.
-    insert_frame(conn, t.portfolio_snapshots, portfolio_snapshot(
-        out.loans, out.inst, terms, result.movements, day, quiet=quiet_today))
+    insert_frame(conn, t.portfolio_snapshots, snapshot)
     _fault("before-commit", day)
     io.mark_applied(conn, t.payments, "payment_id", applied_payments["payment_id"].to_list(), day)
     io.mark_applied(conn, t.adjustments, "adjustment_id", applied_decisions["adjustment_id"].to_list(), day)
@@ -223,6 +249,34 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
     return DayReport(day, out.loans.height, len(redo), seconds)
 
 
+class _Beside:
+    """Runs work in a thread of its own, beside the caller's: a read on the second reader while the
+    caller reads on the first, or the writes of the state while the caller computes.
+
+    Only where the readers have connections of their own (ADBC; ``True`` for one known to be so):
+    a reader that falls back on the command's connection (an in-memory SQLite book, whose pool
+    gives each thread a connection of its own) cannot be shared between threads, and then the work
+    runs at once, in the caller's thread. Leaving the block waits for the work, even on an error."""
+
+    def __init__(self, *readers: ArrowReader | bool) -> None:
+        self.parallel = all(r if isinstance(r, bool) else r.own_connection for r in readers)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="close") if self.parallel else None
+
+    def __enter__(self) -> _Beside:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def submit(self, fn: Callable[..., T], *args) -> Future[T]:
+        if self._pool is not None:
+            return self._pool.submit(fn, *args)
+        done: Future[T] = Future()
+        done.set_result(fn(*args))
+        return done
+
+
 def _plus(a: pl.DataFrame, b: pl.DataFrame, sign: int) -> pl.DataFrame:
     """Quiet totals ``a`` plus (or minus) ``b``, per day, currency and bucket."""
     keys, values = ["day", "currency", "bucket"], ["members", "loans", "principal_outstanding", "total_outstanding"]
@@ -232,31 +286,43 @@ def _plus(a: pl.DataFrame, b: pl.DataFrame, sign: int) -> pl.DataFrame:
 
 
 def _changed_rows(new: pl.DataFrame, old: pl.DataFrame, keys: list[str], ignore: tuple[str, ...] = ()) -> pl.DataFrame:
-    """The rows of ``new`` that ``old`` does not hold exactly (``ignore`` aside); both unique by ``keys``."""
+    """The rows of ``new`` that ``old`` does not hold exactly (``ignore`` aside); both unique by ``keys``.
+
+    With column ``changed``: a bit for each compared column (``_compared``) that differs, or null
+    for a row ``old`` does not hold (``bulk.write_changed`` writes only those columns)."""
     # Joined on the key alone and compared column by column: cheaper than hashing whole rows.
-    cols = [c for c in new.columns if c not in ignore and c not in keys]
+    cols = _compared(new, keys, ignore)
+    if len(cols) > 62:  # pragma: no cover - the widest state table has 31
+        raise ValueError(f"{len(cols)} columns do not fit the bits of an Int64")
+    bits = [pl.when(pl.col(c).eq_missing(pl.col(f"{c}__was"))).then(pl.lit(0, pl.Int64)).otherwise(pl.lit(1 << i, pl.Int64))
+            for i, c in enumerate(cols)]
+    mask = pl.sum_horizontal(bits) if bits else pl.lit(0, pl.Int64)
     if new.height == old.height and new.select(keys).equals(old.select(keys)):
         # The same rows in the same order (the step keeps its input's order; so does the day's usual
         # mix of touched loans): compared side by side, without the join.
         was = old.select([pl.col(c).alias(f"{c}__was") for c in cols])
-        differs = pl.lit(False)
-        for c in cols:
-            differs = differs | ~pl.col(c).eq_missing(pl.col(f"{c}__was"))
-        return pl.concat([new, was], how="horizontal").filter(differs).select(new.columns)
+        return (pl.concat([new, was], how="horizontal").with_columns(mask.alias("changed"))
+                .filter(pl.col("changed") != 0).select(*new.columns, "changed"))
     was = old.select(*keys, *[pl.col(c).alias(f"{c}__was") for c in cols], pl.lit(True).alias("__old"))
-    differs = pl.col("__old").is_null()
-    for c in cols:
-        differs = differs | ~pl.col(c).eq_missing(pl.col(f"{c}__was"))
-    return new.join(was, on=keys, how="left").filter(differs).select(new.columns)
+    return (new.join(was, on=keys, how="left")
+            .with_columns(pl.when(pl.col("__old").is_null()).then(None).otherwise(mask).alias("changed"))
+            .filter(pl.col("changed").is_null() | (pl.col("changed") != 0)).select(*new.columns, "changed"))
 
 
-def _save(conn: Connection, stored: Book, out: Book, old_watch: pl.DataFrame, watch: pl.DataFrame) -> None:
+def _compared(frame: pl.DataFrame, keys: list[str], ignore: tuple[str, ...] = ()) -> list[str]:
+    """The columns ``_changed_rows`` compares, in the order of its bits."""
+    return [c for c in frame.columns if c not in ignore and c not in keys]
+
+
+def _save(conn: Connection, stored: Book, out: Book) -> None:
     """Write only what changed, row by row: a stepped loan whose state moved only in date keeps its
-    row (dated the day it last changed), and so do its unchanged instalments and its watch row."""
+    row (dated the day it last changed), and so do its unchanged instalments (and, written by the
+    caller the same way, its watch row)."""
     # In key order: each page of the table is visited once.
-    upsert_frame(conn, t.loan_state, _changed_rows(out.loans, stored.loans, ["loan_id"], ignore=("as_of",)).sort("loan_id"))
-    upsert_frame(conn, t.instalment_state, _changed_rows(out.inst, stored.inst, ["loan_id", "n"]).sort("loan_id", "n"))
+    loans = _changed_rows(out.loans, stored.loans, ["loan_id"], ignore=("as_of",)).sort("loan_id")
+    write_changed(conn, t.loan_state, loans, _compared(out.loans, ["loan_id"], ("as_of",)))
+    inst = _changed_rows(out.inst, stored.inst, ["loan_id", "n"]).sort("loan_id", "n")
+    write_changed(conn, t.instalment_state, inst, _compared(out.inst, ["loan_id", "n"]))
     # Instalments can also go: a rebuilt schedule may be shorter than the one it replaces.
     gone = stored.inst.select("loan_id", "n").join(out.inst.select("loan_id", "n"), on=["loan_id", "n"], how="anti")
     io.delete_instalments(conn, gone)
-    upsert_frame(conn, t.loan_watch, _changed_rows(watch, old_watch, ["loan_id"]).sort("loan_id"))

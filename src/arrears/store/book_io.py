@@ -258,15 +258,25 @@ def read_terms(rd: ArrowReader, keys: str, products: dict[str, Product]) -> pl.D
 
 
 def read_book(rd: ArrowReader, keys: str, *, open_on: dt.date | None = None) -> Book:
-    """The stored state of the loans in ``keys``.
+    """The stored state of the loans in ``keys``: ``read_loan_states`` and ``read_instalments``."""
+    return Book(read_loan_states(rd, keys), read_instalments(rd, keys, open_on=open_on))
+
+
+def read_loan_states(rd: ArrowReader, keys: str) -> pl.DataFrame:
+    """The stored ``loan_state`` rows of the loans in ``keys``."""
+    loans = rd.frame(f'SELECT {rd.columns(t.loan_state, "s", LOAN_STATE.names())} FROM loan_state s '
+                     f'JOIN "{keys}" k ON k.loan_id = s.loan_id', dict(LOAN_STATE))
+    return loans.select(LOAN_STATE.names())
+
+
+def read_instalments(rd: ArrowReader, keys: str, *, open_on: dt.date | None = None) -> pl.DataFrame:
+    """The stored instalments of the loans in ``keys``.
 
     ``open_on``: leave out the instalments settled before that day (both due dates past, nothing
     unpaid): no rule of the day step reads them again (they owe nothing, accrue nothing, are not
     due, and a rebuilt schedule only touches instalments not yet due), so they are neither read nor
     rewritten. A restructure numbers its new instalments after all the old ones: the close reads
     loans with adjustments whole."""
-    loans = rd.frame(f'SELECT {rd.columns(t.loan_state, "s", LOAN_STATE.names())} FROM loan_state s '
-                     f'JOIN "{keys}" k ON k.loan_id = s.loan_id', dict(LOAN_STATE))
     settled = ""
     if open_on is not None:
         settled = (f" WHERE NOT (i.due_on < {_d(open_on)} AND i.adjusted_due_on < {_d(open_on)} "
@@ -274,7 +284,7 @@ def read_book(rd: ArrowReader, keys: str, *, open_on: dt.date | None = None) -> 
                    "AND i.interest = i.interest_capped + i.paid_interest + i.waived_interest)")
     inst = rd.frame(f'SELECT {rd.columns(t.instalment_state, "i", INSTALMENT_STATE.names())} FROM instalment_state i '
                     f'JOIN "{keys}" k ON k.loan_id = i.loan_id{settled}', dict(INSTALMENT_STATE))
-    return Book(loans.select(LOAN_STATE.names()), inst.select(INSTALMENT_STATE.names()))
+    return inst.select(INSTALMENT_STATE.names())
 
 
 def read_schedule(rd: ArrowReader, keys: str) -> pl.DataFrame:
