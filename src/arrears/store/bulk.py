@@ -121,12 +121,10 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
     the caller inserts the usual way. The staging file is detached and removed when the
     connection goes back to the pool, after the commit or rollback.
     """
+    if not stageable(conn, sum(f.height for _, f in loads)):
+        return False
     url = conn.engine.url
-    if conn.dialect.name != "sqlite" or not url.database or url.database == ":memory:":
-        return False
     raw = conn.connection.driver_connection
-    if raw.in_transaction or sum(f.height for _, f in loads) < REBUILD_INDEXES_FROM:
-        return False
     import os
     import tempfile
 
@@ -156,6 +154,15 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
         for ix in indexes:
             ix.create(conn)
     return True
+
+
+def stageable(conn: Connection, rows: int) -> bool:
+    """Whether ``insert_frames_staged`` would take a load of ``rows`` rows now (a SQLite file, a big
+    load, a transaction that has not written yet)."""
+    url = conn.engine.url
+    if conn.dialect.name != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    return not conn.connection.driver_connection.in_transaction and rows >= REBUILD_INDEXES_FROM
 
 
 def _sqlite_text(frame: pl.DataFrame) -> pl.DataFrame:
