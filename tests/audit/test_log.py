@@ -338,3 +338,64 @@ def test_rows_of_the_old_format_in_the_database_still_verify(engine, db_url, cli
         conn.execute(update(audit_log).where(*where(seq=2)).values(decision="allowed!"))
     r = verify(cli, db_url)
     assert r.exit_code == 3 and "edited: partition CN, day 2026-03-02, seq 2" in r.output
+
+
+def test_a_big_append_on_sqlite_is_staged_and_stores_what_the_row_by_row_path_stores(tmp_path, monkeypatch, cli):
+    """Above ``store.bulk.REBUILD_INDEXES_FROM`` rows (lowered here), before the transaction has
+    written, SQLite appends go through a staging file and one INSERT ... SELECT: the stored rows are
+    the very rows the executemany path stores, continue an existing segment, and verify; an edit is named."""
+    from arrears.store import bulk
+    from arrears.store.db import make_engine, upgrade
+
+    frame = pl.DataFrame({"kind": ["policy_check"] * 3, "borrower_id": ["B1", None, "B3"], "loan_id": ["L1", "L2", None],
+                          "action_id": ["P1", "P2", "P3"], "decision": ["allow", "block", "block"],
+                          "rules": ["[]", '["CN-HOURS"]', '["GB-FREQ","US-TIME"]'],
+                          "payload": ['{"explanation":"it\'s fine"}', "{}", '{"note":"第一次"}']})
+    stored = {}
+    for threshold in (10**9, 1):
+        monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", threshold)
+        url = f"sqlite:///{tmp_path / f'audit-{threshold}.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        with engine.begin() as conn:
+            log.append(conn, "CN", DAY, planned(2), recorded_at=AT)  # a segment already begun
+        with engine.begin() as conn:
+            assert bulk.stageable(conn, 3) == (threshold == 1)
+            assert log.append_frames(conn, DAY, [("CN", frame), ("GB", frame.head(2))], recorded_at=AT) == 5
+        with engine.connect() as conn:
+            stored[threshold] = conn.exec_driver_sql(
+                "SELECT * FROM audit_log ORDER BY partition, day, seq").fetchall()
+            assert conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'ix_audit_log_borrower'").scalar() == 1
+        engine.dispose()
+        assert verify(cli, url).exit_code == 0
+        assert not list(tmp_path.glob("arrears-stage-*"))  # the staging file is gone after the commit
+    assert stored[1] == stored[10**9] and len(stored[1]) == 7
+    with make_engine(url).begin() as conn:
+        conn.execute(update(audit_log).where(*where(partition="GB", seq=2)).values(payload="{}!"))
+    r = verify(cli, url)
+    assert r.exit_code == 3 and "edited: partition GB, day 2026-03-02, seq 2" in r.output
+
+
+def test_a_staged_audit_append_leaves_foreign_keys_checked_for_the_rest_of_the_unit_of_work(tmp_path, monkeypatch):
+    """The plan writes rows with foreign keys after its audit, in the same transaction: staging the
+    audit (a table without foreign keys) must not switch SQLite's per-row check off."""
+    import sqlalchemy
+
+    from arrears.store import bulk
+    from arrears.store import tables as t
+    from arrears.store.db import make_engine, upgrade
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+    upgrade(engine)
+    frame = pl.DataFrame({"kind": ["policy_check"], "borrower_id": ["B1"], "loan_id": ["L1"], "action_id": ["P1"],
+                          "decision": ["allow"], "rules": ["[]"], "payload": ["{}"]})
+    with pytest.raises(sqlalchemy.exc.IntegrityError), engine.begin() as conn:
+        assert bulk.stageable(conn, 1)
+        log.append_frames(conn, DAY, [("CN", frame)], recorded_at=AT)
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        conn.execute(t.contact_loans.insert().values(event_id="E1", loan_id="NO-SUCH-LOAN"))  # refused by its foreign keys
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit_log").scalar() == 0  # rolled back whole
+    engine.dispose()

@@ -133,19 +133,18 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
     is missing raises ``MissingReference`` (the caller rolls back). The pragma is switched back on
     when the connection returns to the pool, after the commit or the rollback, with the staging
     file detached. Nothing else with a foreign key may be written in the same unit of work after
-    this call (the import writes only its log row, which has none).
+    a load that has some (the loans import writes only its log row, which has none); a load
+    without any (the audit log) leaves the pragma as it is.
 
     Only possible before the transaction has written anything (SQLite cannot ATTACH inside a
     transaction; the driver begins one at the first write): returns False, having done nothing,
     when it is not (another backend, an in-memory database, a transaction already writing), and
     the caller inserts the usual way.
     """
+    if not stageable(conn, sum(f.height for _, f in loads)):
+        return False
     url = conn.engine.url
-    if conn.dialect.name != "sqlite" or not url.database or url.database == ":memory:":
-        return False
     raw = conn.connection.driver_connection
-    if raw.in_transaction or sum(f.height for _, f in loads) < REBUILD_INDEXES_FROM:
-        return False
     import os
     import tempfile
 
@@ -172,7 +171,9 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
     _detach_on_checkin(conn.engine)
     info = conn.connection.info
     info["arrears_stage"] = path
-    if raw.execute("PRAGMA foreign_keys").fetchone()[0]:
+    # Only a load with foreign keys switches the check off: the audit log has none, and the plan
+    # writes rows that have some after its audit, in the same unit of work.
+    if any(not values.is_empty() for *_, values in references) and raw.execute("PRAGMA foreign_keys").fetchone()[0]:
         info["arrears_foreign_keys"] = True  # first, so that it is restored whatever happens next
         raw.execute("PRAGMA foreign_keys = OFF")
     raw.execute("BEGIN")
@@ -230,6 +231,15 @@ def _check_references(raw, name: str, table: Table, fk, values: pl.DataFrame) ->
     ).fetchone()
     if missing is not None:
         raise MissingReference(table.name, cols[0][0], missing[0], fk.referred_table.name)
+
+
+def stageable(conn: Connection, rows: int) -> bool:
+    """Whether ``insert_frames_staged`` would take a load of ``rows`` rows now (a SQLite file, a big
+    load, a transaction that has not written yet)."""
+    url = conn.engine.url
+    if conn.dialect.name != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    return not conn.connection.driver_connection.in_transaction and rows >= REBUILD_INDEXES_FROM
 
 
 def _sqlite_text(frame: pl.DataFrame) -> pl.DataFrame:

@@ -46,6 +46,12 @@ DECISIONS = pl.Schema({
 })
 
 
+# The engine for the per-action queries (joins of the facts and parameters, the explanations):
+# Polars' in-memory engine does them in half the CPU time of the default streaming one (0.27 s
+# against 0.68 s for the facts of 200,000 actions, bench/policy_check.py), while the history's
+# pairs (a join and a group-by over millions of rows) stay cheaper streaming (0.54 s against 0.70 s).
+IN_MEMORY = "in-memory"
+
 _TEMPLATE_FRAMES: dict[int, tuple[TemplateSet, pl.DataFrame]] = {}
 
 
@@ -117,7 +123,8 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     zoned = _zoned(a)
     facts = _facts(a, zoned, world, packs, templates)
     zoned = zoned.join(
-        facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until").collect(),
+        facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until")
+        .collect(engine=IN_MEMORY),
         on="idx", how="left")
     hist = history_facts(zoned, history_events(world.contacts))
 
@@ -135,7 +142,7 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
         .with_columns(_blocks(static, packs))
         .with_columns(static_ok.alias("static_ok"))
     )
-    a = facts.select(_kept(facts, checks, packs)).collect()
+    a = facts.select(_kept(facts, checks, packs)).collect(engine=IN_MEMORY)
     decided = _decide_caps(a, zoned, hist, caps, packs, batch)
     return _assemble(a.join(decided, on="idx", how="left"), checks)
 
@@ -293,9 +300,12 @@ def _explanations(decided: pl.DataFrame, checks: tuple[Check, ...]) -> pl.DataFr
     if not parts:
         return pl.DataFrame(schema={"idx": pl.UInt32, "rules": pl.String, "explanation": pl.String})
     return (
-        pl.concat(parts).collect().sort("idx", "_order")
+        pl.concat(parts).collect(engine=IN_MEMORY).sort("idx", "_order")
+        # Gathered as lists and joined afterwards: ``str.join`` inside the group-by is a slow path
+        # (0.20 s against 0.04 s for the 175,000 parts of 200,000 actions).
         .group_by("idx", maintain_order=True)
-        .agg(pl.col("_rule").str.join(";").alias("rules"), pl.col("_why").str.join("; ").alias("explanation"))
+        .agg(pl.col("_rule"), pl.col("_why"))
+        .select("idx", pl.col("_rule").list.join(";").alias("rules"), pl.col("_why").list.join("; ").alias("explanation"))
     )
 
 

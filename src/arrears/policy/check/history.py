@@ -212,10 +212,12 @@ def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFra
     there and its ``e_*`` kinds; and whether some event names several loans."""
     loan_lists = bool(events.height) and bool((events["ev_loan_ids"].list.len() > 1).any())
     zones = zoned.select("borrower_id", "zone", "bz").unique()
-    keep = ["bz", "ev_at", "ev_day", "ev_family", "ev_party", "ev_address", *(["ev_loan_ids"] if loan_lists else []),
+    keep = ["ev_at", "ev_family", "ev_party", "ev_address", *(["ev_loan_ids"] if loan_lists else []),
             *[e.meta.output_name() for e in _event_kinds()], *(["j"] if "j" in events.columns else [])]
-    zoned_events = by_zone(events.with_columns(_event_kinds()).join(zones, on="borrower_id", how="inner"), "ev_at", "ev_day")
-    return zoned_events.select(keep), loan_lists
+    # Only the columns the pairs read go through the join (it copies every column it carries).
+    narrow = events.with_columns(_event_kinds()).select("borrower_id", *keep)
+    zoned_events = by_zone(narrow.join(zones, on="borrower_id", how="inner"), "ev_at", "ev_day")
+    return zoned_events.select("bz", "ev_day", *keep), loan_lists
 
 
 def _pairs(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.LazyFrame, bool, bool]:
