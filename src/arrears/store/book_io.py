@@ -16,7 +16,13 @@ from arrears.book.state import ALLOCATIONS, INSTALMENT_STATE, LOAN_STATE, MOVEME
 from arrears.book.step import Book
 from arrears.book.terms import loan_terms
 from arrears.store import tables as t
-from arrears.store.bulk import ArrowReader, _schema_of, insert_frame, read_table
+from arrears.store.bulk import (
+    ArrowReader,
+    _schema_of,
+    insert_frame,
+    insert_frames_referring,
+    read_table,
+)
 
 _CHUNK = 5_000
 
@@ -129,14 +135,15 @@ def replace_history(conn: Connection, ids: Sequence[str], allocations, transitio
 
 
 def append_history(conn: Connection, allocations, transitions, movements) -> None:
-    insert_frame(conn, t.allocations, allocations.select(ALLOCATIONS.names()))
-    insert_frame(conn, t.bucket_transitions, transitions.select(TRANSITIONS.names()))
     # Only days on which something moved are kept: a quiet current loan leaves no row.
     moved = movements.filter(
         (pl.col("penalty_micro") != 0) | (pl.col("fees_micro") != 0) | (pl.col("capped_micro") != 0)
         | (pl.col("collected") != 0) | (pl.col("written_off") != 0) | pl.col("charged_off")
     )
-    insert_frame(conn, t.movements, moved.select(MOVEMENTS.names()))
+    # Their references to the loans checked once per loan, not once per row (PostgreSQL).
+    insert_frames_referring(conn, [(t.allocations, allocations.select(ALLOCATIONS.names())),
+                                   (t.bucket_transitions, transitions.select(TRANSITIONS.names())),
+                                   (t.movements, moved.select(MOVEMENTS.names()))])
 
 
 def last_closed(conn: Connection):
