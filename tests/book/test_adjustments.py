@@ -305,12 +305,39 @@ def test_charge_off_by_decision():
     a = adjs(("c1", "charge_off", MAR_15))
     v = V(LOAN, pays(), MAR_15, a)
     assert (v.status, v.charged_off_on, v.dpd, v.dofd) == ("charged_off", MAR_15, 42, D(2026, 2, 2))
-    # Interest not yet due is never charged (inst 3's accrued 5,727 goes with it).
+    # Interest of days not yet run is never charged; what inst 3 earned to 03-15, 5,727, is written
+    # off (test_charge_off_mid_period_writes_off_the_interest_earned_to_the_day).
     assert (v.principal_outstanding, v.interest_due, v.accrued_interest, v.penalty) == (1_000_000, 28_850, 0, 2_155)
     v = V(LOAN, pays(("p1", 10_000, D(2026, 4, 15))), D(2026, 4, 15), a)
     # Nothing accrued since; the account keeps ageing (dpd 73); a payment is a recovery.
     assert (v.penalty_micro, v.dpd, v.bucket) == (2_155_090_000, 73, "60-89")
     assert (v.recovered, v.penalty) == (10_000, 0)
+
+
+def test_charge_off_mid_period_writes_off_the_interest_earned_to_the_day():
+    # On 03-15 the loan owes 1,036,732, of which 5,727 is inst 3's interest earned 03-02..03-15
+    # (12,682 x 14/31, half-up). Charged off that day, interest stops, but what was earned does not
+    # vanish: it is waived off inst 3 and recorded in written_off, so receivable + written off is
+    # still 1,036,732 (the charge-off once dropped the 5,727 unrecorded).
+    v = V(LOAN, pays(), MAR_15, adjs(("c1", "charge_off", MAR_15)))
+    assert (v.status, v.total_outstanding, v.written_off) == ("charged_off", 1_036_732 - 5_727, 5_727)
+    assert v.inst.filter(pl.col("n") == 3)[["interest", "waived_interest"]].row(0) == (5_727, 5_727)
+    assert v.history.movements.filter(pl.col("day") == MAR_15)["written_off"].to_list() == [5_727]
+    # Nothing of it is owed later; inst 3 falls due on 04-01 owing only its principal.
+    later = V(LOAN, pays(), D(2026, 4, 2), adjs(("c1", "charge_off", MAR_15)))
+    assert (later.interest_due, later.written_off) == (28_850, 5_727)
+
+
+def test_charge_off_at_charge_off_dpd_writes_off_the_interest_earned_to_the_day():
+    # The ageing rule's charge-off: at 45 dpd, on 03-18 (inst 1 unpaid since 02-01). Inst 3 has
+    # earned 12,682 x 17/31 = 6,954.8 -> 6,955 by then: written off, not dropped.
+    loan = make_loan(Product("co45", cap="none", charge_off_dpd=45))
+    before = V(loan, pays(), D(2026, 3, 17))
+    assert (before.status, before.accrued_interest) == ("delinquent", 6_546)  # 12,682 x 16/31 = 6,545.5
+    v = V(loan, pays(), D(2026, 3, 18))
+    assert (v.status, v.charged_off_on, v.dpd) == ("charged_off", D(2026, 3, 18), 45)
+    assert (v.written_off, v.accrued_interest) == (6_955, 0)
+    assert v.inst.filter(pl.col("n") == 3)["waived_interest"].item() == 6_955
 
 
 def test_write_off_closes_the_loan_with_everything_owed_written_off():

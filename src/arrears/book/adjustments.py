@@ -20,7 +20,8 @@ waiver granted on a call can be met by a payment the same day. What each one doe
 - ``settlement``: an agreed amount and a ``pay_by`` date. When the payments since the agreement
   reach the amount by ``pay_by``, the rest is waived and the loan is ``settled``. Paid late or
   short, nothing is waived; the payments were ordinary payments.
-- ``charge_off`` (by decision) and ``write_off`` (everything owed is written off; the loan closes).
+- ``charge_off`` (by decision: ageing charges off, and writes off what the running period earned to
+  the day) and ``write_off`` (everything owed is written off; the loan closes).
 """
 
 from __future__ import annotations
@@ -207,6 +208,45 @@ def write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | No
     amounts = loans.filter(pl.col("_w")).select("loan_id", (pl.col("_i").fill_null(0) + pl.col("_acc").fill_null(0)
                                                             + pl.col("_p") + pl.col("_f")).alias("amount"))
     return loans.drop("_i", "_acc", "_w", "_p", "_f"), inst, amounts
+
+
+def end_running_period(
+    loans: pl.DataFrame, inst: pl.DataFrame, ids: pl.DataFrame, day: dt.date, into: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """End the running period of ``ids`` on ``day`` without charging it on (a charge-off, a
+    restructure that waives its interest): the interest of days not yet run is never charged, and
+    the interest earned up to ``day`` is waived off its instalment rather than dropped unrecorded,
+    so receivable = due - paid - waived still holds. The cap's and the freeze's held interest is
+    posted first, as it would have been at the due date (``step._post``): it was never receivable.
+    What is waived is also added to ``into`` (``written_off`` at charge-off) when given."""
+    if ids.is_empty():
+        return loans, inst
+    ids = ids.select("loan_id").unique()
+    held = loans.join(ids, on="loan_id").select(
+        "loan_id",
+        (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")).clip(0).alias("_hc"),
+        (round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")).clip(0).alias("_hf"),
+    )
+    run = (
+        accrued_interest(inst.join(ids, on="loan_id"), day)
+        .join(held, on="loan_id")
+        .with_columns(pl.min_horizontal("_hc", "accrued_gross").alias("_pc"))
+        .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
+        .select("loan_id", pl.col("current_n").alias("n"), "_pc", "_pf",
+                (pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
+    )
+    inst = inst.join(run, on=["loan_id", "n"], how="left").with_columns(
+        (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
+        (pl.col("waived_interest") + pl.col("_pf").fill_null(0) + pl.col("_wo").fill_null(0)).alias("waived_interest"),
+    ).select(inst.columns)
+    inst = stop_interest(inst, ids, day)
+    per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum(), pl.col("_wo").sum())
+    loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
+        (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),
+        (pl.col("interest_frozen_posted") + pl.col("_pf").fill_null(0)).alias("interest_frozen_posted"),
+        *([(pl.col(into) + pl.col("_wo").fill_null(0)).alias(into)] if into else []),
+    ).select(loans.columns)
+    return loans, inst
 
 
 def apply(
