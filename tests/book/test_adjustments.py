@@ -238,6 +238,20 @@ def test_restructure_waive_forgives_the_arrears():
     assert (v.status, v.dpd, v.dofd) == ("restructured", 0, D(2026, 2, 2))
 
 
+def test_restructure_waive_records_the_accrued_interest_it_waives():
+    # The running period's interest earned to 03-15 (inst 3: 12,682 x 14/31 -> 5,727) is waived
+    # too, so it is recorded on inst 3 as waived (it once vanished unrecorded). Then the receivable
+    # on 03-15, 1,036,732 (test_the_unpaid_loan_on_march_15), less everything recorded as waived,
+    # 15,000 + 13,850 + 5,727 of interest and 2,155 of penalty, is what is left: 1,000,000.
+    v = V(LOAN, pays(), MAR_15, _restructure("waive"))
+    assert v.inst.filter(pl.col("n") <= 3)["waived_interest"].to_list() == [15_000, 13_850, 5_727]
+    waived = v.inst["waived_interest"].sum() + v.inst["waived_principal"].sum() + v.penalty_waived + v.fees_waived
+    assert (waived, v.total_outstanding) == (36_732, 1_036_732 - 36_732)
+    # Inst 3 owes nothing when its date comes: its interest is what was waived.
+    later = V(LOAN, pays(), D(2026, 4, 2), _restructure("waive"))
+    assert later.inst.filter(pl.col("n") == 3)[["interest", "waived_interest"]].row(0) == (5_727, 5_727)
+
+
 def test_missed_payment_on_probation_returns_the_pre_restructure_bucket():
     # The first new instalment (04-15) is missed: on 04-16 dpd is 1, which alone would be 1-29; on
     # probation the account goes back to its pre-restructure bucket, 30-59.

@@ -14,7 +14,8 @@ waiver granted on a call can be met by a payment the same day. What each one doe
   misreport them); breathing_space adds the freeze; forbearance and disaster pause all three.
 - ``restructure``: a new schedule from the effective day on the principal outstanding, plus
   whatever arrears the decision capitalises. Arrears carried stay owed: penalty and fees as they
-  are, interest on the first new instalment. Waived arrears are waived. Old instalments are closed
+  are, interest on the first new instalment. Waived arrears are waived (and recorded as waived, the
+  running period's interest earned to the day included). Old instalments are closed
   out. dpd resets to the new schedule; dofd stays, since a restructure is not a cure. During the
   probation period a missed payment returns the account to its pre-restructure bucket.
 - ``settlement``: an agreed amount and a ``pay_by`` date. When the payments since the agreement
@@ -404,6 +405,9 @@ def _restructure(loans, inst, terms, restructures, day):
             "_probation": sch.add_months(day, int(tr["restructure_probation_months"])),
         })
     c = pl.DataFrame(closed, schema={"loan_id": pl.String, "waive_interest": pl.Boolean, "accrued": pl.Int64})
+    # Waived, the running period's interest earned to today is recorded as waived like the arrears.
+    loans, inst = end_running_period(loans, inst, c.filter(pl.col("waive_interest")), day, None)
+    d = with_dues(inst, day)
     # Old instalments: what was unpaid moves to the new schedule (or is waived); nothing is left owing on them.
     old = d.join(c, on="loan_id", how="left").with_columns(pl.col("waive_interest").is_not_null().alias("_r"))
     old = old.with_columns(
