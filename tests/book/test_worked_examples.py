@@ -551,15 +551,33 @@ def test_h_late_fee_is_subject_to_the_cap():
     v = View(loan, pays(), D(2026, 2, 2))
     assert v.fees_micro == 162_891_389 and v.fees == 163
     assert v.capped_micro == 1_837_108_611
-    assert v.fees_gross == 2_000  # the product's maximum counts fees as charged before the cap
+    # The product's maximum counts the fees charged, after the cap: 1.63 of the 50.00 is used, not
+    # the 20.00 before the cap (fees_gross keeps that figure). It once counted fees_gross, and the
+    # 04-02 fee was cut to 1,000 and none was charged after it.
+    assert v.fees_gross == 2_000
     # 03-02: inst 3 period 12,682e6 // 31 = 409,096,774: excess 1,751,562,528, fee kept 248,437,472.
-    # 04-02: fee 1,000 (max_total); inst 4 11,497e6 // 30 = 383,233,333: excess 1e9 + 383,233,333
-    #   - 657,534,246 = 725,699,087; kept 274,300,913. Then nothing more.
+    # 04-02: inst 4 11,497e6 // 30 = 383,233,333: excess 2e9 + 383,233,333 - 657,534,246
+    #   = 1,725,699,087; kept 274,300,913.
+    # 05-02: inst 5 10,295e6 // 31 = 332,096,774: excess 1,674,562,528; kept 325,437,472.
     v = View(loan, pays(), D(2026, 5, 31))  # before the charge-off on 06-01
-    assert v.fees_micro == 162_891_389 + 248_437_472 + 274_300_913 == 685_629_774
-    assert v.fees == 686 and v.fees_gross == 5_000
-    assert v.capped_micro == 1_837_108_611 + 1_751_562_528 + 725_699_087
+    assert v.fees_micro == 162_891_389 + 248_437_472 + 274_300_913 + 325_437_472 == 1_011_067_246
+    assert v.fees == 1_011 and v.fees_gross == 8_000
+    assert v.capped_micro == 1_837_108_611 + 1_751_562_528 + 1_725_699_087 + 1_674_562_528
     assert v.interest_capped_micro == 0
+
+
+def test_h_late_fee_max_total_counts_what_was_charged_and_is_never_exceeded():
+    # The loan above with max_total 3.00 (300 fen). 02-02: a 3.00 fee, of which the cap lets
+    # 162,891,389 micro through (1.63). 03-02: room 300 - 163 (what was charged, rounded up so the
+    # limit is never passed) = 137: a 1.37 fee, below the cap's room (248,437,472), charged whole:
+    # 299,891,389 micro -> 3.00. 04-02 on: no room, no fee.
+    product = Product("fee_cap_3", calendar="CN", cap="cn_licensed_24",
+                      fees=(Fee("late", "20.00", max_per_period=1, max_total="3.00"),))
+    loan = make_loan(product, penalty="0", lender_type="licensed")
+    assert View(loan, pays(), D(2026, 2, 2)).fees_micro == 162_891_389
+    assert View(loan, pays(), D(2026, 3, 2)).fees_micro == 162_891_389 + 137_000_000
+    v = View(loan, pays(), D(2026, 5, 31))
+    assert (v.fees_micro, v.fees, v.fees_gross) == (299_891_389, 300, 300 + 137)
 
 
 # --------------------------------------------------------------------------- (i) tolerance, residual
