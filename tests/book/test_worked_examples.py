@@ -359,6 +359,28 @@ def test_d_payoff_mid_period_with_capped_interest():
     assert v.inst["interest"].to_list() == [3_781] and v.inst["paid_interest"].to_list() == [3_781]
 
 
+def test_d_cap_after_a_prepayment_counts_only_the_interest_still_accruing():
+    # The 15% loan above on a reduce_term product; on 2024-03-11 the borrower pays 1,000,000, all the
+    # principal but short of the payoff (1,003,781): the interest earned, 3,781 net of the cap, is
+    # paid first and 996,219 of principal, leaving 3,781. The period is rebuilt on that balance:
+    # 3,781 x 15% x 30/365 = 46.6 -> 47 more, so the instalment's interest is 3,781 + 47 = 3,828.
+    # From 03-12 the day's interest is what is still to accrue, 47e6 // 30 = 1,566,666, against an
+    # allowance of 3,781 x 138,000 // 365 = 1,429,528: 137,138 a day is capped, for the 20 days
+    # 03-12 .. 03-31. (It once spread the whole 3,828, interest already earned and paid included,
+    # over the period: 127,600,000 a day, 126,170,472 of it "capped", twenty times the loan's
+    # remaining interest.)
+    product = Product("cnp_rt", calendar="CN", cap="cn_private_4lpr", prepayment="reduce_term")
+    loan = make_loan(product, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    payments = pays(("p1", 1_000_000, D(2024, 3, 11)))
+    v = View(loan, payments, D(2024, 3, 11))
+    assert v.alloc_rows(D(2024, 3, 11)) == [("interest", 1, 3_781), ("principal", 0, 996_219)]
+    assert (v.capped_micro, v.principal_outstanding) == (328_844_750, 3_781)
+    assert v.inst[["interest", "paid_interest"]].row(0) == (3_828, 3_781)
+    v = View(loan, payments, D(2024, 3, 31))
+    assert v.capped_micro == v.interest_capped_micro == 328_844_750 + 20 * 137_138 == 331_587_510
+
+
 def test_d_private_lending_contract_date_past_lpr_table_is_an_error():
     # The table is valid through 2025-10-20; a later contract date is an error, never the last rate.
     with pytest.raises(CapError):

@@ -92,7 +92,9 @@ def accrue(
         .sum()
         .alias("base"),
         pl.col("up").sum().alias("principal_out"),
-        (pl.col("interest") * MICRO // length)
+        # What is still to accrue: interest paid early (a prepayment pays what was earned) or
+        # closed out (restructure, charge-off) accrues no more, so the cap must not count it again.
+        (pl.col("ui") * MICRO // length)
         .filter((pl.col("period_start") < on) & (pl.col("due_on") >= on))
         .sum()
         .alias("interest_day"),
