@@ -27,7 +27,7 @@ from arrears.book.balances import balances
 from arrears.book.products import Fee, Product
 from arrears.book.replay import replay
 from arrears.book.step import Book, step
-from tests.book.test_worked_examples import NOCAP, make_loan, pays
+from tests.book.test_worked_examples import NOCAP, PRIVATE, make_loan, pays
 
 D = dt.date
 MAR_15 = D(2026, 3, 15)
@@ -364,3 +364,18 @@ def test_write_off_closes_the_loan_with_everything_owed_written_off():
     assert (later.status, later.total_outstanding, later.written_off) == ("written_off", 0, 1_036_732)
     stepped = day_by_day(LOAN, pays(), a, D(2026, 3, 10), D(2026, 3, 16)).loans.row(0, named=True)
     assert stepped == V(LOAN, pays(), D(2026, 3, 16), a).loan
+
+
+def test_write_off_of_a_capped_loan_writes_off_what_was_owed_not_what_the_cap_removed():
+    # The 15% private loan capped at 13.8% (test_worked_examples, test_d_payoff_mid_period...): on
+    # 2024-03-11 it owes 1,000,000 + 4,110 of interest earned less the 329 the cap removed = 1,003,781.
+    # Written off that day, 1,003,781 is written off; the 329 is posted as capped (it once was
+    # written off as well: 1,004,110, more than was ever owed).
+    loan = make_loan(PRIVATE, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    day = D(2024, 3, 11)
+    assert V(loan, pays(), day).total_outstanding == 1_003_781
+    v = V(loan, pays(), day, adjs(("w1", "write_off", day)))
+    assert (v.status, v.total_outstanding, v.written_off) == ("written_off", 0, 1_003_781)
+    assert v.inst[["interest", "interest_capped", "waived_interest"]].row(0) == (4_110, 329, 3_781)
+    assert v.history.movements.filter(pl.col("day") == day)["written_off"].to_list() == [1_003_781]

@@ -170,23 +170,21 @@ def write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | No
     the amount in ``into`` (``written_off``, or ``forgiven`` for a settlement's concession)."""
     if ids.is_empty():
         return loans, inst, pl.DataFrame(schema={"loan_id": pl.String, "amount": pl.Int64})
-    mark = ids.select("loan_id", pl.lit(True).alias("_w"))
+    mark = ids.select("loan_id", pl.lit(True).alias("_w")).unique()
+    was = loans.select("loan_id", pl.col(into).alias("_was"))
+    # The running period's interest as it is owed: net of what the cap removed, which was never
+    # receivable and so is not written off (it once was, as if the gross had been owed).
+    loans, inst = end_running_period(loans, inst, ids, day, into)
     d = with_dues(inst, day).join(mark, on="loan_id", how="left").with_columns(pl.col("_w").fill_null(False))
-    acc = accrued_interest(inst.join(mark, on="loan_id"), day)
-    d = d.join(acc, on="loan_id", how="left")
     amount_inst = d.filter(pl.col("_w")).group_by("loan_id").agg(
         (pl.col("unpaid_principal").sum() + pl.col("unpaid_interest").filter(pl.col("is_due")).sum()).alias("_i"),
-        pl.col("accrued_gross").first().fill_null(0).alias("_acc"),
     )
     inst = d.with_columns(
         pl.when(pl.col("_w")).then(pl.col("waived_principal") + pl.col("unpaid_principal"))
         .otherwise(pl.col("waived_principal")).alias("waived_principal"),
         pl.when(pl.col("_w") & pl.col("is_due")).then(pl.col("waived_interest") + pl.col("unpaid_interest"))
-        .when(pl.col("_w") & (pl.col("n") == pl.col("current_n")))
-        .then(pl.col("waived_interest") + pl.col("accrued_gross").fill_null(0))
         .otherwise(pl.col("waived_interest")).alias("waived_interest"),
     ).select(inst.columns)
-    inst = stop_interest(inst, ids, day)  # interest of periods not yet run is never charged
     loans = (
         loans.join(amount_inst, on="loan_id", how="left")
         .join(mark, on="loan_id", how="left")
@@ -198,17 +196,16 @@ def write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | No
         .with_columns(
             (pl.col("penalty_waived") + pl.col("_p")).alias("penalty_waived"),
             (pl.col("fees_waived") + pl.col("_f")).alias("fees_waived"),
-            (pl.col(into) + pl.when(pl.col("_w")).then(
-                pl.col("_i").fill_null(0) + pl.col("_acc").fill_null(0) + pl.col("_p") + pl.col("_f")).otherwise(0)
-             ).alias(into),
+            (pl.col(into) + pl.when(pl.col("_w")).then(pl.col("_i").fill_null(0) + pl.col("_p") + pl.col("_f"))
+             .otherwise(0)).alias(into),
             pl.when(pl.col("_w") & pl.lit(status is not None)).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"),
             pl.when(pl.col("_w") & pl.lit(status is not None)).then(pl.lit(day, pl.Date))
             .otherwise(pl.col("closed_on")).alias("closed_on"),
         )
     )
-    amounts = loans.filter(pl.col("_w")).select("loan_id", (pl.col("_i").fill_null(0) + pl.col("_acc").fill_null(0)
-                                                            + pl.col("_p") + pl.col("_f")).alias("amount"))
-    return loans.drop("_i", "_acc", "_w", "_p", "_f"), inst, amounts
+    amounts = loans.filter(pl.col("_w")).join(was, on="loan_id").select(
+        "loan_id", (pl.col(into) - pl.col("_was")).alias("amount"))
+    return loans.drop("_i", "_w", "_p", "_f"), inst, amounts
 
 
 def end_running_period(
