@@ -216,6 +216,25 @@ def test_restructure_capitalise_keeps_dofd_resets_dpd():
     assert (v.status, v.dpd, v.bucket, v.dofd) == ("restructured", 0, "current", D(2026, 2, 2))
 
 
+def test_restructure_overlap_one_running_period_per_loan():
+    # After the 03-15 restructure the old inst 3 (03-01 .. 04-01, closed out) and the new inst 13
+    # (03-15 .. 04-15) both span 03-20. Only the new one runs: 03-20 accrues 10,367 x 5/31
+    # = 1,672.1 -> 1,672. The closed-out instalment once counted as a second running period: the
+    # balances had two rows for the loan (the portfolio snapshot counted it twice, the account
+    # showed 1,036,732 without the accrual) and a payoff paid inst 13's principal four times.
+    a = _restructure("capitalise")
+    day = D(2026, 3, 20)
+    v = V(LOAN, pays(), day, a)
+    bal = balances(v.history.book.loans, v.history.book.inst, day)
+    assert bal.select("loan_id", "current_n", "accrued_interest", "total_outstanding").rows() == [
+        ("A", 13, 1_672, 1_036_732 + 1_672)]
+    v = V(LOAN, pays(("p1", 1_038_404, day)), day, a)
+    alloc = v.history.allocations.filter(pl.col("day") == day)
+    assert alloc.filter(pl.col("component") == "interest")[["n", "amount"]].rows() == [(13, 1_672)]
+    assert alloc.filter(pl.col("component") == "principal")["amount"].sum() == 1_036_732
+    assert (v.status, v.total_outstanding, v.credit) == ("paid_off", 0, 0)
+
+
 def test_restructure_carry_leaves_penalty_owed_and_interest_on_the_first_instalment():
     # Carried: principal 1,000,000 re-amortised: 10,000 / (1 - 1.01^-6) = 172,548.4 -> 172,548;
     # first: interest 10,000, principal 162,548. Interest arrears 28,850 + 5,727 = 34,577 ride on
