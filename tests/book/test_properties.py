@@ -1,6 +1,7 @@
 """Properties of the book over random loans and random payment sets (hypothesis, derandomized).
 
 - money is never dropped: every payment equals the sum of its allocations (credit included);
+- late fees charged never pass the product's max_total;
 - no balance, and no instalment's unpaid amount, is ever negative;
 - the order in which payments are given (rows, payment_ids) does not change the final state;
 - a backdated payment changes nothing before its value date;
@@ -218,6 +219,10 @@ def test_money_never_dropped_nothing_negative_and_order_free(case, rnd: random.R
     assert h.movements["collected"].sum() == made["amount"].sum()
 
     _check_state(h.book, until)
+    # Late fees never pass the product's max_total, which counts what was charged (after the cap).
+    limited = h.book.loans.join(terms.select("loan_id", "late_fee_max_total"), on="loan_id").filter(
+        pl.col("late_fee_max_total").is_not_null())
+    assert (limited["fees_micro"] <= limited["late_fee_max_total"] * 1_000_000).all()
 
     # The same payments given in another order (rows shuffled) and with their payment_ids
     # permuted among the rows: the final state is the same (attribution to ids may move, the
