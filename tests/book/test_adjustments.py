@@ -27,7 +27,7 @@ from arrears.book.balances import balances
 from arrears.book.products import Fee, Product
 from arrears.book.replay import replay
 from arrears.book.step import Book, step
-from tests.book.test_worked_examples import NOCAP, make_loan, pays
+from tests.book.test_worked_examples import NOCAP, PRIVATE, make_loan, pays
 
 D = dt.date
 MAR_15 = D(2026, 3, 15)
@@ -216,6 +216,25 @@ def test_restructure_capitalise_keeps_dofd_resets_dpd():
     assert (v.status, v.dpd, v.bucket, v.dofd) == ("restructured", 0, "current", D(2026, 2, 2))
 
 
+def test_restructure_overlap_one_running_period_per_loan():
+    # After the 03-15 restructure the old inst 3 (03-01 .. 04-01, closed out) and the new inst 13
+    # (03-15 .. 04-15) both span 03-20. Only the new one runs: 03-20 accrues 10,367 x 5/31
+    # = 1,672.1 -> 1,672. The closed-out instalment once counted as a second running period: the
+    # balances had two rows for the loan (the portfolio snapshot counted it twice, the account
+    # showed 1,036,732 without the accrual) and a payoff paid inst 13's principal four times.
+    a = _restructure("capitalise")
+    day = D(2026, 3, 20)
+    v = V(LOAN, pays(), day, a)
+    bal = balances(v.history.book.loans, v.history.book.inst, day)
+    assert bal.select("loan_id", "current_n", "accrued_interest", "total_outstanding").rows() == [
+        ("A", 13, 1_672, 1_036_732 + 1_672)]
+    v = V(LOAN, pays(("p1", 1_038_404, day)), day, a)
+    alloc = v.history.allocations.filter(pl.col("day") == day)
+    assert alloc.filter(pl.col("component") == "interest")[["n", "amount"]].rows() == [(13, 1_672)]
+    assert alloc.filter(pl.col("component") == "principal")["amount"].sum() == 1_036_732
+    assert (v.status, v.total_outstanding, v.credit) == ("paid_off", 0, 0)
+
+
 def test_restructure_carry_leaves_penalty_owed_and_interest_on_the_first_instalment():
     # Carried: principal 1,000,000 re-amortised: 10,000 / (1 - 1.01^-6) = 172,548.4 -> 172,548;
     # first: interest 10,000, principal 162,548. Interest arrears 28,850 + 5,727 = 34,577 ride on
@@ -236,6 +255,20 @@ def test_restructure_waive_forgives_the_arrears():
     assert v.inst.filter(pl.col("n") <= 2)["waived_interest"].to_list() == [15_000, 13_850]
     assert (v.penalty, v.penalty_waived, v.total_outstanding) == (0, 2_155, 1_000_000)
     assert (v.status, v.dpd, v.dofd) == ("restructured", 0, D(2026, 2, 2))
+
+
+def test_restructure_waive_records_the_accrued_interest_it_waives():
+    # The running period's interest earned to 03-15 (inst 3: 12,682 x 14/31 -> 5,727) is waived
+    # too, so it is recorded on inst 3 as waived (it once vanished unrecorded). Then the receivable
+    # on 03-15, 1,036,732 (test_the_unpaid_loan_on_march_15), less everything recorded as waived,
+    # 15,000 + 13,850 + 5,727 of interest and 2,155 of penalty, is what is left: 1,000,000.
+    v = V(LOAN, pays(), MAR_15, _restructure("waive"))
+    assert v.inst.filter(pl.col("n") <= 3)["waived_interest"].to_list() == [15_000, 13_850, 5_727]
+    waived = v.inst["waived_interest"].sum() + v.inst["waived_principal"].sum() + v.penalty_waived + v.fees_waived
+    assert (waived, v.total_outstanding) == (36_732, 1_036_732 - 36_732)
+    # Inst 3 owes nothing when its date comes: its interest is what was waived.
+    later = V(LOAN, pays(), D(2026, 4, 2), _restructure("waive"))
+    assert later.inst.filter(pl.col("n") == 3)[["interest", "waived_interest"]].row(0) == (5_727, 5_727)
 
 
 def test_missed_payment_on_probation_returns_the_pre_restructure_bucket():
@@ -305,12 +338,39 @@ def test_charge_off_by_decision():
     a = adjs(("c1", "charge_off", MAR_15))
     v = V(LOAN, pays(), MAR_15, a)
     assert (v.status, v.charged_off_on, v.dpd, v.dofd) == ("charged_off", MAR_15, 42, D(2026, 2, 2))
-    # Interest not yet due is never charged (inst 3's accrued 5,727 goes with it).
+    # Interest of days not yet run is never charged; what inst 3 earned to 03-15, 5,727, is written
+    # off (test_charge_off_mid_period_writes_off_the_interest_earned_to_the_day).
     assert (v.principal_outstanding, v.interest_due, v.accrued_interest, v.penalty) == (1_000_000, 28_850, 0, 2_155)
     v = V(LOAN, pays(("p1", 10_000, D(2026, 4, 15))), D(2026, 4, 15), a)
     # Nothing accrued since; the account keeps ageing (dpd 73); a payment is a recovery.
     assert (v.penalty_micro, v.dpd, v.bucket) == (2_155_090_000, 73, "60-89")
     assert (v.recovered, v.penalty) == (10_000, 0)
+
+
+def test_charge_off_mid_period_writes_off_the_interest_earned_to_the_day():
+    # On 03-15 the loan owes 1,036,732, of which 5,727 is inst 3's interest earned 03-02..03-15
+    # (12,682 x 14/31, half-up). Charged off that day, interest stops, but what was earned does not
+    # vanish: it is waived off inst 3 and recorded in written_off, so receivable + written off is
+    # still 1,036,732 (the charge-off once dropped the 5,727 unrecorded).
+    v = V(LOAN, pays(), MAR_15, adjs(("c1", "charge_off", MAR_15)))
+    assert (v.status, v.total_outstanding, v.written_off) == ("charged_off", 1_036_732 - 5_727, 5_727)
+    assert v.inst.filter(pl.col("n") == 3)[["interest", "waived_interest"]].row(0) == (5_727, 5_727)
+    assert v.history.movements.filter(pl.col("day") == MAR_15)["written_off"].to_list() == [5_727]
+    # Nothing of it is owed later; inst 3 falls due on 04-01 owing only its principal.
+    later = V(LOAN, pays(), D(2026, 4, 2), adjs(("c1", "charge_off", MAR_15)))
+    assert (later.interest_due, later.written_off) == (28_850, 5_727)
+
+
+def test_charge_off_at_charge_off_dpd_writes_off_the_interest_earned_to_the_day():
+    # The ageing rule's charge-off: at 45 dpd, on 03-18 (inst 1 unpaid since 02-01). Inst 3 has
+    # earned 12,682 x 17/31 = 6,954.8 -> 6,955 by then: written off, not dropped.
+    loan = make_loan(Product("co45", cap="none", charge_off_dpd=45))
+    before = V(loan, pays(), D(2026, 3, 17))
+    assert (before.status, before.accrued_interest) == ("delinquent", 6_546)  # 12,682 x 16/31 = 6,545.5
+    v = V(loan, pays(), D(2026, 3, 18))
+    assert (v.status, v.charged_off_on, v.dpd) == ("charged_off", D(2026, 3, 18), 45)
+    assert (v.written_off, v.accrued_interest) == (6_955, 0)
+    assert v.inst.filter(pl.col("n") == 3)["waived_interest"].item() == 6_955
 
 
 def test_write_off_closes_the_loan_with_everything_owed_written_off():
@@ -323,3 +383,18 @@ def test_write_off_closes_the_loan_with_everything_owed_written_off():
     assert (later.status, later.total_outstanding, later.written_off) == ("written_off", 0, 1_036_732)
     stepped = day_by_day(LOAN, pays(), a, D(2026, 3, 10), D(2026, 3, 16)).loans.row(0, named=True)
     assert stepped == V(LOAN, pays(), D(2026, 3, 16), a).loan
+
+
+def test_write_off_of_a_capped_loan_writes_off_what_was_owed_not_what_the_cap_removed():
+    # The 15% private loan capped at 13.8% (test_worked_examples, test_d_payoff_mid_period...): on
+    # 2024-03-11 it owes 1,000,000 + 4,110 of interest earned less the 329 the cap removed = 1,003,781.
+    # Written off that day, 1,003,781 is written off; the 329 is posted as capped (it once was
+    # written off as well: 1,004,110, more than was ever owed).
+    loan = make_loan(PRIVATE, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    day = D(2024, 3, 11)
+    assert V(loan, pays(), day).total_outstanding == 1_003_781
+    v = V(loan, pays(), day, adjs(("w1", "write_off", day)))
+    assert (v.status, v.total_outstanding, v.written_off) == ("written_off", 0, 1_003_781)
+    assert v.inst[["interest", "interest_capped", "waived_interest"]].row(0) == (4_110, 329, 3_781)
+    assert v.history.movements.filter(pl.col("day") == day)["written_off"].to_list() == [1_003_781]

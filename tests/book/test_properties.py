@@ -1,12 +1,15 @@
 """Properties of the book over random loans and random payment sets (hypothesis, derandomized).
 
 - money is never dropped: every payment equals the sum of its allocations (credit included);
+- late fees charged never pass the product's max_total;
 - no balance, and no instalment's unpaid amount, is ever negative;
 - the order in which payments are given (rows, payment_ids) does not change the final state;
 - a backdated payment changes nothing before its value date;
 - total_outstanding and payoff_amount never include future interest;
 - stepping every calendar day gives the same book as replay's event-day jumps (the quiet-span
-  accrual is exact).
+  accrual is exact);
+- a charge-off, a write-off or a restructure that waives the arrears changes what is owed only by
+  what it records as waived (or written off): nothing vanishes unrecorded.
 
 Each example is a small batch of loans replayed together (the step is columnar: one loan or many
 go through the same expressions), which also checks that loans in one book do not interfere.
@@ -15,12 +18,14 @@ go through the same expressions), which also checks that loans in one book do no
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from arrears.book.adjustments import ADJUSTMENTS
 from arrears.book.balances import BALANCE_COLUMNS, balances, unpaid_interest, unpaid_principal
 from arrears.book.products import Fee, Product
 from arrears.book.replay import replay
@@ -214,6 +219,10 @@ def test_money_never_dropped_nothing_negative_and_order_free(case, rnd: random.R
     assert h.movements["collected"].sum() == made["amount"].sum()
 
     _check_state(h.book, until)
+    # Late fees never pass the product's max_total, which counts what was charged (after the cap).
+    limited = h.book.loans.join(terms.select("loan_id", "late_fee_max_total"), on="loan_id").filter(
+        pl.col("late_fee_max_total").is_not_null())
+    assert (limited["fees_micro"] <= limited["late_fee_max_total"] * 1_000_000).all()
 
     # The same payments given in another order (rows shuffled) and with their payment_ids
     # permuted among the rows: the final state is the same (attribution to ids may move, the
@@ -270,3 +279,48 @@ def test_stepping_every_day_equals_event_day_replay(case):
     jumped = run(terms, sched, payments, prods, until)
     same_book(daily, jumped.book)
     assert daily_alloc.equals(jumped.allocations)
+
+
+def _owed_and_recorded(h, loan_id: str, day: dt.date) -> tuple[int, int, int]:
+    """(what the loan owes net of held credit, + everything recorded as waived; written off; status)"""
+    loans = h.book.loans.filter(pl.col("loan_id") == loan_id)
+    inst = h.book.inst.filter(pl.col("loan_id") == loan_id)
+    b = balances(loans, inst, day).row(0, named=True)
+    s = loans.row(0, named=True)
+    waived = (inst["waived_principal"].sum() + inst["waived_interest"].sum() + s["penalty_waived"]
+              + s["fees_waived"])
+    return b["total_outstanding"] - b["credit"] + waived, waived - s["written_off"], s["status"]
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(books(), st.data())
+def test_charge_off_write_off_and_waiving_restructure_record_what_they_take(case, data):
+    # Receivable = what was due - paid - waived - written off: an adjustment that ends the running
+    # period early may move amounts from "owed" to "waived" (written_off is a record of part of
+    # the waivers) but never make them vanish. Compared on the adjustment's day with the same book
+    # without it (the loan's payments that day left out of both, so only the adjustment differs).
+    terms, sched, payments, prods, until = case
+    row = terms.row(data.draw(st.integers(0, terms.height - 1)), named=True)
+    lid = row["loan_id"]
+    day = row["disbursed_on"] + dt.timedelta(days=data.draw(st.integers(1, max(1, (until - row["disbursed_on"]).days))))
+    payments = payments.filter((pl.col("loan_id") != lid) | (pl.col("paid_on") != day))
+    kind = data.draw(st.sampled_from(["charge_off", "write_off", "restructure"]))
+    params = None
+    if kind == "restructure":
+        params = json.dumps({"term": data.draw(st.integers(1, 4)), "reason": "hardship",
+                             "arrears": {"penalty": "waive", "interest": "waive", "fees": "waive"}})
+    before = replay(terms, sched, payments, day - dt.timedelta(days=1), schemes(prods)).book.loans
+    b = before.filter(pl.col("loan_id") == lid).row(0, named=True)
+    if b["status"] not in ("current", "delinquent", "restructured"):
+        return  # the decisions are taken on open loans (a restructure of a closed one is refused at import)
+    adj = pl.DataFrame([{"adjustment_id": "a1", "loan_id": lid, "type": kind, "effective_on": day, "amount": None,
+                         "params": params, "approved_by": "u1"}], schema=ADJUSTMENTS)
+    without = replay(terms, sched, payments, day, schemes(prods))
+    with_it = replay(terms, sched, payments, day, schemes(prods), adj)
+    owed0, waived_not_written0, _ = _owed_and_recorded(without, lid, day)
+    owed1, waived_not_written1, status = _owed_and_recorded(with_it, lid, day)
+    assert owed1 == owed0, (kind, owed0, owed1)
+    assert status == {"charge_off": "charged_off", "write_off": "written_off", "restructure": "restructured"}[kind]
+    if kind != "restructure":
+        # Everything a charge-off or write-off takes off the receivable is recorded as written off.
+        assert waived_not_written1 == waived_not_written0

@@ -359,6 +359,28 @@ def test_d_payoff_mid_period_with_capped_interest():
     assert v.inst["interest"].to_list() == [3_781] and v.inst["paid_interest"].to_list() == [3_781]
 
 
+def test_d_cap_after_a_prepayment_counts_only_the_interest_still_accruing():
+    # The 15% loan above on a reduce_term product; on 2024-03-11 the borrower pays 1,000,000, all the
+    # principal but short of the payoff (1,003,781): the interest earned, 3,781 net of the cap, is
+    # paid first and 996,219 of principal, leaving 3,781. The period is rebuilt on that balance:
+    # 3,781 x 15% x 30/365 = 46.6 -> 47 more, so the instalment's interest is 3,781 + 47 = 3,828.
+    # From 03-12 the day's interest is what is still to accrue, 47e6 // 30 = 1,566,666, against an
+    # allowance of 3,781 x 138,000 // 365 = 1,429,528: 137,138 a day is capped, for the 20 days
+    # 03-12 .. 03-31. (It once spread the whole 3,828, interest already earned and paid included,
+    # over the period: 127,600,000 a day, 126,170,472 of it "capped", twenty times the loan's
+    # remaining interest.)
+    product = Product("cnp_rt", calendar="CN", cap="cn_private_4lpr", prepayment="reduce_term")
+    loan = make_loan(product, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    payments = pays(("p1", 1_000_000, D(2024, 3, 11)))
+    v = View(loan, payments, D(2024, 3, 11))
+    assert v.alloc_rows(D(2024, 3, 11)) == [("interest", 1, 3_781), ("principal", 0, 996_219)]
+    assert (v.capped_micro, v.principal_outstanding) == (328_844_750, 3_781)
+    assert v.inst[["interest", "paid_interest"]].row(0) == (3_828, 3_781)
+    v = View(loan, payments, D(2024, 3, 31))
+    assert v.capped_micro == v.interest_capped_micro == 328_844_750 + 20 * 137_138 == 331_587_510
+
+
 def test_d_private_lending_contract_date_past_lpr_table_is_an_error():
     # The table is valid through 2025-10-20; a later contract date is an error, never the last rate.
     with pytest.raises(CapError):
@@ -551,15 +573,33 @@ def test_h_late_fee_is_subject_to_the_cap():
     v = View(loan, pays(), D(2026, 2, 2))
     assert v.fees_micro == 162_891_389 and v.fees == 163
     assert v.capped_micro == 1_837_108_611
-    assert v.fees_gross == 2_000  # the product's maximum counts fees as charged before the cap
+    # The product's maximum counts the fees charged, after the cap: 1.63 of the 50.00 is used, not
+    # the 20.00 before the cap (fees_gross keeps that figure). It once counted fees_gross, and the
+    # 04-02 fee was cut to 1,000 and none was charged after it.
+    assert v.fees_gross == 2_000
     # 03-02: inst 3 period 12,682e6 // 31 = 409,096,774: excess 1,751,562,528, fee kept 248,437,472.
-    # 04-02: fee 1,000 (max_total); inst 4 11,497e6 // 30 = 383,233,333: excess 1e9 + 383,233,333
-    #   - 657,534,246 = 725,699,087; kept 274,300,913. Then nothing more.
+    # 04-02: inst 4 11,497e6 // 30 = 383,233,333: excess 2e9 + 383,233,333 - 657,534,246
+    #   = 1,725,699,087; kept 274,300,913.
+    # 05-02: inst 5 10,295e6 // 31 = 332,096,774: excess 1,674,562,528; kept 325,437,472.
     v = View(loan, pays(), D(2026, 5, 31))  # before the charge-off on 06-01
-    assert v.fees_micro == 162_891_389 + 248_437_472 + 274_300_913 == 685_629_774
-    assert v.fees == 686 and v.fees_gross == 5_000
-    assert v.capped_micro == 1_837_108_611 + 1_751_562_528 + 725_699_087
+    assert v.fees_micro == 162_891_389 + 248_437_472 + 274_300_913 + 325_437_472 == 1_011_067_246
+    assert v.fees == 1_011 and v.fees_gross == 8_000
+    assert v.capped_micro == 1_837_108_611 + 1_751_562_528 + 1_725_699_087 + 1_674_562_528
     assert v.interest_capped_micro == 0
+
+
+def test_h_late_fee_max_total_counts_what_was_charged_and_is_never_exceeded():
+    # The loan above with max_total 3.00 (300 fen). 02-02: a 3.00 fee, of which the cap lets
+    # 162,891,389 micro through (1.63). 03-02: room 300 - 163 (what was charged, rounded up so the
+    # limit is never passed) = 137: a 1.37 fee, below the cap's room (248,437,472), charged whole:
+    # 299,891,389 micro -> 3.00. 04-02 on: no room, no fee.
+    product = Product("fee_cap_3", calendar="CN", cap="cn_licensed_24",
+                      fees=(Fee("late", "20.00", max_per_period=1, max_total="3.00"),))
+    loan = make_loan(product, penalty="0", lender_type="licensed")
+    assert View(loan, pays(), D(2026, 2, 2)).fees_micro == 162_891_389
+    assert View(loan, pays(), D(2026, 3, 2)).fees_micro == 162_891_389 + 137_000_000
+    v = View(loan, pays(), D(2026, 5, 31))
+    assert (v.fees_micro, v.fees, v.fees_gross) == (299_891_389, 300, 300 + 137)
 
 
 # --------------------------------------------------------------------------- (i) tolerance, residual

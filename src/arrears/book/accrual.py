@@ -60,7 +60,7 @@ def accrue(
         "cap_rate_after_nano", "disbursed_on", "annual_rate_nano",
     )
     live = loans.lazy().filter(pl.col("status").is_in(ACCRUING)).select(
-        "loan_id", "fees_gross"
+        "loan_id", "fees_micro"
     ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).collect(engine=ENGINE)
     if live.is_empty():
         return loans, inst
@@ -92,7 +92,9 @@ def accrue(
         .sum()
         .alias("base"),
         pl.col("up").sum().alias("principal_out"),
-        (pl.col("interest") * MICRO // length)
+        # What is still to accrue: interest paid early (a prepayment pays what was earned) or
+        # closed out (restructure, charge-off) accrues no more, so the cap must not count it again.
+        (pl.col("ui") * MICRO // length)
         .filter((pl.col("period_start") < on) & (pl.col("due_on") >= on))
         .sum()
         .alias("interest_day"),
@@ -111,7 +113,8 @@ def accrue(
             .then(
                 pl.min_horizontal(
                     pl.col("late_fee") * pl.col("fee_count"),
-                    (pl.col("late_fee_max_total") - pl.col("fees_gross")).clip(0),
+                    # max_total limits what was charged, after the cap (rounded up: never beyond it).
+                    (pl.col("late_fee_max_total") - (pl.col("fees_micro") + MICRO - 1) // MICRO).clip(0),
                 ).fill_null(pl.col("late_fee") * pl.col("fee_count"))
             )
             .otherwise(0)

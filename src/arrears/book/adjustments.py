@@ -14,13 +14,15 @@ waiver granted on a call can be met by a payment the same day. What each one doe
   misreport them); breathing_space adds the freeze; forbearance and disaster pause all three.
 - ``restructure``: a new schedule from the effective day on the principal outstanding, plus
   whatever arrears the decision capitalises. Arrears carried stay owed: penalty and fees as they
-  are, interest on the first new instalment. Waived arrears are waived. Old instalments are closed
+  are, interest on the first new instalment. Waived arrears are waived (and recorded as waived, the
+  running period's interest earned to the day included). Old instalments are closed
   out. dpd resets to the new schedule; dofd stays, since a restructure is not a cure. During the
   probation period a missed payment returns the account to its pre-restructure bucket.
 - ``settlement``: an agreed amount and a ``pay_by`` date. When the payments since the agreement
   reach the amount by ``pay_by``, the rest is waived and the loan is ``settled``. Paid late or
   short, nothing is waived; the payments were ordinary payments.
-- ``charge_off`` (by decision) and ``write_off`` (everything owed is written off; the loan closes).
+- ``charge_off`` (by decision: ageing charges off, and writes off what the running period earned to
+  the day) and ``write_off`` (everything owed is written off; the loan closes).
 """
 
 from __future__ import annotations
@@ -168,23 +170,21 @@ def write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | No
     the amount in ``into`` (``written_off``, or ``forgiven`` for a settlement's concession)."""
     if ids.is_empty():
         return loans, inst, pl.DataFrame(schema={"loan_id": pl.String, "amount": pl.Int64})
-    mark = ids.select("loan_id", pl.lit(True).alias("_w"))
+    mark = ids.select("loan_id", pl.lit(True).alias("_w")).unique()
+    was = loans.select("loan_id", pl.col(into).alias("_was"))
+    # The running period's interest as it is owed: net of what the cap removed, which was never
+    # receivable and so is not written off (it once was, as if the gross had been owed).
+    loans, inst = end_running_period(loans, inst, ids, day, into)
     d = with_dues(inst, day).join(mark, on="loan_id", how="left").with_columns(pl.col("_w").fill_null(False))
-    acc = accrued_interest(inst.join(mark, on="loan_id"), day)
-    d = d.join(acc, on="loan_id", how="left")
     amount_inst = d.filter(pl.col("_w")).group_by("loan_id").agg(
         (pl.col("unpaid_principal").sum() + pl.col("unpaid_interest").filter(pl.col("is_due")).sum()).alias("_i"),
-        pl.col("accrued_gross").first().fill_null(0).alias("_acc"),
     )
     inst = d.with_columns(
         pl.when(pl.col("_w")).then(pl.col("waived_principal") + pl.col("unpaid_principal"))
         .otherwise(pl.col("waived_principal")).alias("waived_principal"),
         pl.when(pl.col("_w") & pl.col("is_due")).then(pl.col("waived_interest") + pl.col("unpaid_interest"))
-        .when(pl.col("_w") & (pl.col("n") == pl.col("current_n")))
-        .then(pl.col("waived_interest") + pl.col("accrued_gross").fill_null(0))
         .otherwise(pl.col("waived_interest")).alias("waived_interest"),
     ).select(inst.columns)
-    inst = stop_interest(inst, ids, day)  # interest of periods not yet run is never charged
     loans = (
         loans.join(amount_inst, on="loan_id", how="left")
         .join(mark, on="loan_id", how="left")
@@ -196,17 +196,55 @@ def write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | No
         .with_columns(
             (pl.col("penalty_waived") + pl.col("_p")).alias("penalty_waived"),
             (pl.col("fees_waived") + pl.col("_f")).alias("fees_waived"),
-            (pl.col(into) + pl.when(pl.col("_w")).then(
-                pl.col("_i").fill_null(0) + pl.col("_acc").fill_null(0) + pl.col("_p") + pl.col("_f")).otherwise(0)
-             ).alias(into),
+            (pl.col(into) + pl.when(pl.col("_w")).then(pl.col("_i").fill_null(0) + pl.col("_p") + pl.col("_f"))
+             .otherwise(0)).alias(into),
             pl.when(pl.col("_w") & pl.lit(status is not None)).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"),
             pl.when(pl.col("_w") & pl.lit(status is not None)).then(pl.lit(day, pl.Date))
             .otherwise(pl.col("closed_on")).alias("closed_on"),
         )
     )
-    amounts = loans.filter(pl.col("_w")).select("loan_id", (pl.col("_i").fill_null(0) + pl.col("_acc").fill_null(0)
-                                                            + pl.col("_p") + pl.col("_f")).alias("amount"))
-    return loans.drop("_i", "_acc", "_w", "_p", "_f"), inst, amounts
+    amounts = loans.filter(pl.col("_w")).join(was, on="loan_id").select(
+        "loan_id", (pl.col(into) - pl.col("_was")).alias("amount"))
+    return loans.drop("_i", "_w", "_p", "_f"), inst, amounts
+
+
+def end_running_period(
+    loans: pl.DataFrame, inst: pl.DataFrame, ids: pl.DataFrame, day: dt.date, into: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """End the running period of ``ids`` on ``day`` without charging it on (a charge-off, a
+    restructure that waives its interest): the interest of days not yet run is never charged, and
+    the interest earned up to ``day`` is waived off its instalment rather than dropped unrecorded,
+    so receivable = due - paid - waived still holds. The cap's and the freeze's held interest is
+    posted first, as it would have been at the due date (``step._post``): it was never receivable.
+    What is waived is also added to ``into`` (``written_off`` at charge-off) when given."""
+    if ids.is_empty():
+        return loans, inst
+    ids = ids.select("loan_id").unique()
+    held = loans.join(ids, on="loan_id").select(
+        "loan_id",
+        (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")).clip(0).alias("_hc"),
+        (round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")).clip(0).alias("_hf"),
+    )
+    run = (
+        accrued_interest(inst.join(ids, on="loan_id"), day)
+        .join(held, on="loan_id")
+        .with_columns(pl.min_horizontal("_hc", "accrued_gross").alias("_pc"))
+        .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
+        .select("loan_id", pl.col("current_n").alias("n"), "_pc", "_pf",
+                (pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
+    )
+    inst = inst.join(run, on=["loan_id", "n"], how="left").with_columns(
+        (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
+        (pl.col("waived_interest") + pl.col("_pf").fill_null(0) + pl.col("_wo").fill_null(0)).alias("waived_interest"),
+    ).select(inst.columns)
+    inst = stop_interest(inst, ids, day)
+    per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum(), pl.col("_wo").sum())
+    loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
+        (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),
+        (pl.col("interest_frozen_posted") + pl.col("_pf").fill_null(0)).alias("interest_frozen_posted"),
+        *([(pl.col(into) + pl.col("_wo").fill_null(0)).alias(into)] if into else []),
+    ).select(loans.columns)
+    return loans, inst
 
 
 def apply(
@@ -364,6 +402,9 @@ def _restructure(loans, inst, terms, restructures, day):
             "_probation": sch.add_months(day, int(tr["restructure_probation_months"])),
         })
     c = pl.DataFrame(closed, schema={"loan_id": pl.String, "waive_interest": pl.Boolean, "accrued": pl.Int64})
+    # Waived, the running period's interest earned to today is recorded as waived like the arrears.
+    loans, inst = end_running_period(loans, inst, c.filter(pl.col("waive_interest")), day, None)
+    d = with_dues(inst, day)
     # Old instalments: what was unpaid moves to the new schedule (or is waived); nothing is left owing on them.
     old = d.join(c, on="loan_id", how="left").with_columns(pl.col("waive_interest").is_not_null().alias("_r"))
     old = old.with_columns(

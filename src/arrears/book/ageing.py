@@ -7,7 +7,8 @@
   (dpd back to 0 by payment).
 - buckets: the product's edges; every change is a transition (roll and cure rates come from them).
 - charge-off at the product's charge_off_dpd: interest and penalty stop (interest not yet due is
-  never charged), and later payments are recoveries.
+  never charged; what the running period earned to the day is written off), and later payments
+  are recoveries.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from arrears.book.adjustments import end_running_period
 from arrears.book.balances import (
     fees_outstanding,
     penalty_outstanding,
-    stop_interest,
     unpaid_interest,
     unpaid_principal,
 )
@@ -159,5 +160,6 @@ def age(
         pl.col("new_status").alias("status"),
     )
     x = x.collect(engine=ENGINE)
-    inst = stop_interest(inst, x.filter(pl.col("charged_off_on") == day), day)
+    # What the running period earned to the charge-off day is written off, not dropped.
+    x, inst = end_running_period(x, inst, x.filter(pl.col("charged_off_on") == day), day, "written_off")
     return x.select(loans.columns), inst, transitions.select(TRANSITIONS.names())

@@ -68,9 +68,13 @@ def accrued_interest(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     """Interest earned in the current period and not yet due: pro rata by days, half-up, less what
     has already been paid or waived on that instalment (a payoff or a prepayment pays it early).
 
-    Returns ``loan_id, current_n, accrued_gross`` for loans inside a period on ``day``.
+    Returns ``loan_id, current_n, accrued_gross`` for loans inside a period on ``day``: one row a
+    loan. An instalment with no interest left unpaid earns nothing more, and leaving it out keeps
+    a restructure's closed-out instalment from counting as a second running period beside the new
+    schedule's first.
     """
-    return inst.filter((pl.col("period_start") < day) & (pl.col("due_on") > day)).select(
+    running = (pl.col("period_start") < day) & (pl.col("due_on") > day) & (unpaid_interest() > 0)
+    return inst.filter(running).select(
         "loan_id",
         pl.col("n").alias("current_n"),
         accrued_gross(pl.lit(day, pl.Date), pl.col("paid_interest") + pl.col("waived_interest")).alias("accrued_gross"),

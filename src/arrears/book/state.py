@@ -24,7 +24,7 @@ LOAN_STATE = pl.Schema(
         "penalty_paid": pl.Int64,
         "penalty_waived": pl.Int64,
         "fees_micro": pl.Int64,  # charged after the cap, cumulative
-        "fees_gross": pl.Int64,  # charged before the cap, for the product's max_total
+        "fees_gross": pl.Int64,  # charged before the cap (max_total counts fees_micro: what was charged)
         "fees_paid": pl.Int64,
         "fees_waived": pl.Int64,
         "capped_micro": pl.Int64,  # everything the cap removed: never receivable
