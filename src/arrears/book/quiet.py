@@ -181,8 +181,11 @@ def quiet_totals(watch: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataF
     if span.is_empty() or first > last:
         return pl.DataFrame(schema=QUIET_TOTALS)
     day = pl.col("day")
-    days = span.with_columns(
-        pl.date_ranges(pl.lit(first, pl.Date), pl.min_horizontal("quiet_until", pl.lit(last, pl.Date))).alias("day")
+    # Only the columns the totals read are repeated for each day (not the loan's id).
+    days = span.lazy().select(
+        pl.date_ranges(pl.lit(first, pl.Date), pl.min_horizontal("quiet_until", pl.lit(last, pl.Date))).alias("day"),
+        "currency", "bucket", "status", "principal_outstanding", "owed", "period_start", "due_on", "interest",
+        "interest_less", "interest_held",
     ).explode("day")
     gross = pl.when((pl.col("period_start") < day) & (pl.col("due_on") > day)).then(
         accrued_gross(day, pl.col("interest_less")))
@@ -198,4 +201,5 @@ def quiet_totals(watch: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataF
         )
         .select(QUIET_TOTALS.names())
         .cast(dict(QUIET_TOTALS))
+        .collect(engine=ENGINE)
     )
