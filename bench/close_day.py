@@ -8,6 +8,13 @@ Modes (``--mode``):
   Wall time, book loans/s, touched loans/s, peak RSS of the closing process, and the time of each
   read/compute/write phase. PostgreSQL: ``--pg-url`` (a server where the bench may create
   databases), else a throwaway cluster started as tests/conftest.py does. See "end to end" below.
+- ``touched``: the close's in-memory work for one day (``close_in_memory``: what ``close_one`` does
+  between its reads and its writes: the touched loans from the watch, the step of those loans, their
+  next quiet spans, the quiet loans' part of the snapshots, the snapshot), on the book as the close
+  holds it (``Held``: the watch of the whole book; the state, OPEN instalments and terms of the
+  touched loans only). Its own generation, ``--slice`` loans at a time, so that N can be 10M;
+  ``--held DIR`` keeps that book as Parquet for the next run. Wall and CPU time, book loans/s
+  (N / time), touched loans/s, peak RSS, and the time of each phase.
 - ``replay``: a full recomputation in memory, ``book.replay`` of every loan from disbursement to D.
 - ``import``: the import of N borrowers and N loans through the real importer (runs
   bench/import_loans.py, into SQLite and into the PostgreSQL server).
@@ -25,6 +32,8 @@ computed with the close's own functions (``book.quiet``).
     uv run python bench/close_day.py --n 1000000 --repeat 1 --mode sqlite --mode postgres
     uv run python bench/close_day.py --n 20000 --profile   # cProfile of one step / one close
     uv run python bench/close_day.py --n 1000000 --mode import
+    flock /tmp/arrears-heavy.lock uv run python bench/close_day.py --n 10000000 --repeat 2 --mode touched \
+        --shape issue --slice 500000 --held /tmp/held_10m   # the issue's 10M in-memory day
 
 The book is generated with NumPy from a fixed seed, directly as the step's input frames (terms,
 instalments, loan state as of D-1, the payments of D), not through the import: building a million
