@@ -8,6 +8,13 @@ Modes (``--mode``):
   Wall time, book loans/s, touched loans/s, peak RSS of the closing process, and the time of each
   read/compute/write phase. PostgreSQL: ``--pg-url`` (a server where the bench may create
   databases), else a throwaway cluster started as tests/conftest.py does. See "end to end" below.
+- ``touched``: the close's in-memory work for one day (``close_in_memory``: what ``close_one`` does
+  between its reads and its writes: the touched loans from the watch, the step of those loans, their
+  next quiet spans, the quiet loans' part of the snapshots, the snapshot), on the book as the close
+  holds it (``Held``: the watch of the whole book; the state, OPEN instalments and terms of the
+  touched loans only). Its own generation, ``--slice`` loans at a time, so that N can be 10M;
+  ``--held DIR`` keeps that book as Parquet for the next run. Wall and CPU time, book loans/s
+  (N / time), touched loans/s, peak RSS, and the time of each phase.
 - ``replay``: a full recomputation in memory, ``book.replay`` of every loan from disbursement to D.
 - ``import``: the import of N borrowers and N loans through the real importer (runs
   bench/import_loans.py, into SQLite and into the PostgreSQL server).
@@ -25,6 +32,8 @@ computed with the close's own functions (``book.quiet``).
     uv run python bench/close_day.py --n 1000000 --repeat 1 --mode sqlite --mode postgres
     uv run python bench/close_day.py --n 20000 --profile   # cProfile of one step / one close
     uv run python bench/close_day.py --n 1000000 --mode import
+    flock /tmp/arrears-heavy.lock uv run python bench/close_day.py --n 10000000 --repeat 2 --mode touched \
+        --shape issue --slice 500000 --held /tmp/held_10m   # the issue's 10M in-memory day
 
 The book is generated with NumPy from a fixed seed, directly as the step's input frames (terms,
 instalments, loan state as of D-1, the payments of D), not through the import: building a million
@@ -74,15 +83,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from arrears.book.adjustments import ADJUSTMENTS, PAUSES
 from arrears.book.ageing import age
+from arrears.book.payments import effective
 from arrears.book.products import Fee, Product
-from arrears.book.quiet import HORIZON, quiet_totals, watch
+from arrears.book.quiet import HORIZON, QUIET_TOTALS, quiet_totals, watch
 from arrears.book.replay import event_days, replay
 from arrears.book.schedule import SCHEDULE_SCHEMA
+from arrears.book.snapshot import portfolio_snapshot
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, PAYMENTS, initial_state
-from arrears.book.step import Book, step
+from arrears.book.step import Book, DayResult, step
 from arrears.book.terms import bucket_schemes, loan_terms
 from arrears.calendar import roll
+from arrears.close.run import _plus  # the close's own sum of quiet totals (one definition)
 from arrears.store import tables as t
 from arrears.store.bulk import insert_frame
 from arrears.store.db import make_engine, upgrade
@@ -198,12 +211,13 @@ def _schedule(n: int, principal: np.ndarray, rate_nano: np.ndarray, term: np.nda
     ).cast(dict(SCHEDULE_SCHEMA))
 
 
-def generate(n: int, seed: int, day: dt.date | None = None, shape: str = "default") -> Inputs:
+def generate(n: int, seed: int, day: dt.date | None = None, shape: str = "default", first: int = 1) -> Inputs:
+    """A book of ``n`` loans numbered from ``first`` (a slice of a larger book: ``generate_touched``)."""
     shape_day, term_weights, category_weights = SHAPES[shape]
     day = day or shape_day
     rng = np.random.default_rng(seed)
     d = np.datetime64(day, "D")
-    loan_ids = pl.Series("loan_id", [f"L{i:09d}" for i in range(1, n + 1)], dtype=pl.String)
+    loan_ids = pl.Series("loan_id", [f"L{i:09d}" for i in range(first, first + n)], dtype=pl.String)
     codes = np.array(list(PRODUCTS))
     product = codes[rng.choice(len(codes), size=n, p=PRODUCT_WEIGHTS)]
     category = rng.choice(len(CATEGORIES), size=n, p=category_weights)
@@ -239,7 +253,7 @@ def generate(n: int, seed: int, day: dt.date | None = None, shape: str = "defaul
     loans = pl.DataFrame(
         {
             "loan_id": loan_ids,
-            "borrower_id": pl.Series([f"B{i:09d}" for i in range(1, n + 1)], dtype=pl.String),
+            "borrower_id": pl.Series([f"B{i:09d}" for i in range(first, first + n)], dtype=pl.String),
             "product": product,
             "currency": np.full(n, CURRENCY),
             "principal_minor": principal,
@@ -331,7 +345,10 @@ def generate(n: int, seed: int, day: dt.date | None = None, shape: str = "defaul
         .drop("_last", "charge_off_dpd")
     )
     book = Book(state, inst)
-    return Inputs(day, terms, book, _payments(rng, book, terms, day), schemes, loans)
+    payments = _payments(rng, book, terms, day)
+    if first != 1:
+        payments = payments.with_columns(pl.format("S{}-{}", pl.lit(first), "payment_id").alias("payment_id"))
+    return Inputs(day, terms, book, payments, schemes, loans)
 
 
 def _payments(rng: np.random.Generator, book: Book, terms: pl.DataFrame, day: dt.date) -> pl.DataFrame:
@@ -401,6 +418,7 @@ class Run:
     rss_before_mb: float = float("nan")
     phases: dict[str, float] | None = None
     days: list[float] | None = None  # each day's seconds, when several days are closed
+    cpu: float = float("nan")  # process CPU time, all threads (the wall time under load includes waiting)
 
 
 def _repeat(args: argparse.Namespace, work: Callable[[], object], sort_keys: tuple[str, ...]) -> tuple[list[Run], object]:
@@ -413,14 +431,14 @@ def _repeat(args: argparse.Namespace, work: Callable[[], object], sort_keys: tup
         before = _rss_mb()
         reset = _reset_peak_rss()
         prof = cProfile.Profile() if args.profile and i == 0 else None
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         if prof:
             prof.enable()
         result = work()
         if prof:
             prof.disable()
         elapsed = time.perf_counter() - start
-        runs.append(Run(elapsed, peak_rss_mb() if reset else float("nan"), before))
+        runs.append(Run(elapsed, peak_rss_mb() if reset else float("nan"), before, cpu=time.process_time() - cpu))
         if i == 0:
             first = result
         del result
@@ -440,6 +458,198 @@ def mode_step(inp: Inputs, args: argparse.Namespace) -> tuple[list[Run], str]:
         f"{result.allocations.height:,} allocations, {result.transitions.height:,} transitions"  # type: ignore[attr-defined]
     )
     return runs, note
+
+
+# --- the close's in-memory work for one day, on the book as the close holds it ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What ``close.run.close_one`` holds in memory between its reads and its writes, for a book of
+    ``n`` loans as of D-1: the watch rows of the whole book (``loan_watch``), the quiet loans' part of
+    the snapshots from D on (``quiet_stocks``), and, for the touched loans only, their terms, their
+    stored state and their open instalments (``read_instalments(open_on=D)``: what is settled is
+    not read), the day's payments, and the terms and schedule of the loans disbursed on D."""
+
+    day: dt.date
+    n: int
+    schemes: dict[str, tuple[int, ...]]
+    watch: pl.DataFrame
+    quiet_ahead: pl.DataFrame
+    terms: pl.DataFrame
+    loans: pl.DataFrame
+    inst: pl.DataFrame
+    payments: pl.DataFrame
+    fresh: pl.DataFrame
+    schedule: pl.DataFrame
+    instalments_in_book: int
+
+
+def _open_on(day: dt.date) -> pl.Expr:
+    """``store.book_io.read_instalments(open_on=day)``'s filter: the instalments not settled before day."""
+    d = pl.lit(day, pl.Date)
+    settled = ((pl.col("due_on") < d) & (pl.col("adjusted_due_on") < d)
+               & (pl.col("principal") == pl.col("paid_principal") + pl.col("waived_principal"))
+               & (pl.col("interest") == pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest")))
+    return ~settled
+
+
+def _touched_ids(watch_rows: pl.DataFrame, payments: pl.DataFrame, new_ids: pl.Series, day: dt.date) -> pl.Series:
+    """The close's touched loans: the watch's due ones (``read_due_watch``), those paying, the new ones."""
+    due = watch_rows.filter(pl.col("quiet_until").is_null() | (pl.col("quiet_until") < day))["loan_id"]
+    return pl.concat([due, payments["loan_id"], new_ids]).unique()
+
+
+def generate_held(n: int, seed: int, shape: str, slice_size: int = 1_000_000) -> Held:
+    """``Held`` for a book of ``n`` loans, generated ``slice_size`` loans at a time (each slice as
+    ``generate`` makes a book, from seed + its index, with loan numbers of its own), keeping of each
+    slice only what the close would hold: a 10-million-loan book's full instalment frames would not
+    fit beside the step."""
+    parts: dict[str, list[pl.DataFrame]] = {k: [] for k in ("watch", "ahead", "terms", "loans", "inst", "payments",
+                                                            "fresh", "schedule")}
+    instalments = 0
+    day, schemes = SHAPES[shape][0], {}
+    for i, first in enumerate(range(1, n + 1, slice_size)):
+        start = time.perf_counter()
+        inp = generate(min(slice_size, n + 1 - first), seed + i, shape=shape, first=first)
+        day, schemes = inp.day, inp.schemes
+        w = book_watch(inp)
+        fresh = inp.terms.filter(pl.col("disbursed_on") == day)
+        ids = _touched_ids(w, inp.payments, fresh["loan_id"], day).implode()
+        started = pl.col("loan_id").is_in(ids) & ~pl.col("loan_id").is_in(fresh["loan_id"].implode())
+        parts["watch"].append(w)
+        parts["ahead"].append(quiet_ahead(w, day))
+        parts["terms"].append(inp.terms.filter(pl.col("loan_id").is_in(ids)))
+        parts["loans"].append(inp.book.loans.filter(started))
+        parts["inst"].append(inp.book.inst.filter(started & _open_on(day)))
+        parts["payments"].append(inp.payments)
+        parts["fresh"].append(fresh)
+        parts["schedule"].append(inp.book.inst.filter(pl.col("loan_id").is_in(fresh["loan_id"].implode()))
+                                 .select(SCHEDULE_SCHEMA.names()))
+        instalments += inp.book.inst.height
+        del inp, w
+        gc.collect()
+        print(f"  slice {i + 1}: loans {first:,}..{min(first + slice_size, n + 1) - 1:,} in "
+              f"{time.perf_counter() - start:.1f}s; RSS {_rss_mb():,.0f} MB, peak {peak_rss_mb():,.0f} MB", flush=True)
+    keys = ["day", "currency", "bucket"]
+    ahead = pl.concat(parts.pop("ahead")).group_by(keys).agg(pl.exclude(keys).sum()).sort(keys)
+    held = {k: pl.concat(v) for k, v in parts.items()}
+    return Held(day, n, schemes, held["watch"], ahead.cast(dict(QUIET_TOTALS)), held["terms"], held["loans"],
+                held["inst"], held["payments"], held["fresh"], held["schedule"], instalments)
+
+
+def _save_held(h: Held, path: Path) -> None:
+    """``Held`` as Parquet files, so that runs of two versions of the code time the same book
+    without generating it twice (the generation of 10M loans takes about ten minutes)."""
+    import json
+
+    path.mkdir(parents=True, exist_ok=True)
+    for f in dataclasses.fields(h):
+        value = getattr(h, f.name)
+        if isinstance(value, pl.DataFrame):
+            value.write_parquet(path / f"{f.name}.parquet")
+    (path / "meta.json").write_text(json.dumps({"day": h.day.isoformat(), "n": h.n, "schemes": h.schemes,
+                                                "instalments_in_book": h.instalments_in_book}))
+
+
+def _load_held(path: Path) -> Held:
+    import json
+
+    meta = json.loads((path / "meta.json").read_text())
+    frames = {f.name: pl.read_parquet(path / f"{f.name}.parquet") for f in dataclasses.fields(Held)
+              if (path / f"{f.name}.parquet").exists()}
+    return Held(day=dt.date.fromisoformat(meta["day"]), n=meta["n"],
+                schemes={k: tuple(v) for k, v in meta["schemes"].items()},
+                instalments_in_book=meta["instalments_in_book"], **frames)
+
+
+def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``close_one``'s work between its reads and its writes, with its own functions, on a day with
+    no adjustments, no pauses and no late facts (nothing re-derived): the touched loans from the
+    watch, the step, their next quiet spans, the quiet loans' part of the snapshots, the snapshot.
+    Returns the step's result, the new watch rows, the snapshot and the quiet totals ahead."""
+    day, yesterday = h.day, h.day - dt.timedelta(days=1)
+    touched = _touched_ids(h.watch, h.payments, h.fresh["loan_id"], day)
+    due_watch = h.watch.filter(pl.col("quiet_until").is_null() | (pl.col("quiet_until") < day))
+    others = touched.filter(~touched.is_in(due_watch["loan_id"].implode()))
+    old_watch = pl.concat([due_watch, h.watch.filter(pl.col("loan_id").is_in(others.implode()))])
+    terms = h.terms.filter(
+        (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day)))
+    book = Book(h.loans.with_columns(pl.lit(yesterday, pl.Date).alias("as_of")), h.inst)
+    if not h.fresh.is_empty():
+        fl, fi = initial_state(h.fresh, h.schedule.join(h.fresh.select("loan_id"), on="loan_id"))
+        book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
+    pauses = pl.DataFrame(schema=PAUSES)
+    result = step(book, terms, effective(h.payments), day, h.schemes, pl.DataFrame(schema=ADJUSTMENTS), pauses)
+    out = result.book
+    new_watch = watch(out, terms, day, h.schemes, pauses)
+    horizon = day + dt.timedelta(days=HORIZON + 1)
+    taken_back = quiet_totals(old_watch, day, horizon)
+    added = quiet_totals(new_watch, day + dt.timedelta(days=1), horizon)
+    quiet_today = _plus(h.quiet_ahead.filter(pl.col("day") == day), taken_back.filter(pl.col("day") == day), -1)
+    snapshot = portfolio_snapshot(out.loans, out.inst, terms, result.movements, day, quiet=quiet_today)
+    ahead = _plus(_plus(h.quiet_ahead.filter(pl.col("day") > day), added, 1), taken_back.filter(pl.col("day") > day), -1)
+    return result, new_watch, snapshot, ahead
+
+
+def _timed(fn: Callable, name: str, spent: dict[str, float]) -> Callable:
+    def timed(*a, **k):
+        start = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+    return timed
+
+
+def mode_touched(args: argparse.Namespace) -> None:
+    """``close_in_memory`` on ``generate_held``'s book: its own generation, sliced, so that N can be 10M."""
+    start = time.perf_counter()
+    h = _load_held(args.held) if args.held and (args.held / "meta.json").exists() else None
+    if h is None:
+        h = generate_held(args.n, args.seed, args.shape, args.slice)
+        if args.held:
+            _save_held(h, args.held)
+    elif (h.n, h.day) != (args.n, SHAPES[args.shape][0]):
+        sys.exit(f"{args.held} holds a book of {h.n:,} loans on {h.day}, not the one asked for")
+    gc.collect()
+    generation_peak = peak_rss_mb()
+    touched = _touched_ids(h.watch, h.payments, h.fresh["loan_id"], h.day).len()
+    print(f"generated {args.n:,} loans ({h.instalments_in_book:,} instalments) in {time.perf_counter() - start:.0f}s, "
+          f"peak RSS {peak_rss_mb():,.0f} MB; held: {h.watch.height:,} watch rows, {touched:,} touched loans "
+          f"({touched / args.n:.1%}): {h.loans.height:,} stored, {h.fresh.height:,} new, {h.inst.height:,} open "
+          f"instalments, {h.payments.height:,} payments; RSS {_rss_mb():,.0f} MB", flush=True)
+    # Per-phase time: the functions close_in_memory calls, wrapped where they are looked up (this
+    # module; the watch's trial step in book.quiet).
+    here, quiet_mod = sys.modules[__name__], sys.modules[watch.__module__]
+    phases = {"step": (here, "step"), "watch (next quiet spans)": (here, "watch"),
+              "  of which the trial step": (quiet_mod, "step"), "quiet_totals": (here, "quiet_totals"),
+              "snapshot": (here, "portfolio_snapshot")}
+    spent: dict[str, float] = {}
+    originals = [(mod, attr, getattr(mod, attr)) for mod, attr in phases.values()]
+    for name, (mod, attr) in phases.items():
+        setattr(mod, attr, _timed(getattr(mod, attr), name, spent))
+    try:
+        runs, first = _repeat(args, lambda: close_in_memory(h), ("tottime", "cumulative"))
+    finally:
+        for mod, attr, fn in originals:
+            setattr(mod, attr, fn)
+    result, new_watch, snapshot, _ = first  # type: ignore[misc]
+    quiet = new_watch.filter(pl.col("quiet_until").is_not_null()).height
+    print(f"touched: stepped {result.book.loans.height:,} loans; {quiet:,} of them quiet from tomorrow; "
+          f"{result.allocations.height:,} allocations, {result.transitions.height:,} transitions; "
+          f"snapshot {snapshot.height} rows; bench process peak RSS "
+          f"{max(generation_peak, *(r.peak_rss_mb for r in runs)):,.0f} MB (generation {generation_peak:,.0f} MB)")
+    print(f"\nday {h.day}, N = {args.n:,} loans, {touched:,} touched loans, {h.inst.height:,} open instalments held, "
+          f"{args.repeat} runs")
+    print(f"{'run':<5} {'seconds':>8} {'CPU s':>7} {'book loans/s':>13} {'touched/s':>11} {'RSS before MB':>14} "
+          f"{'peak RSS MB':>12}")
+    for i, r in enumerate(runs):
+        print(f"{i + 1:<5} {r.seconds:>8.2f} {r.cpu:>7.2f} {args.n / r.seconds:>13,.0f} {touched / r.seconds:>11,.0f} "
+              f"{r.rss_before_mb:>14,.0f} {r.peak_rss_mb:>12,.0f}")
+    print("where the time goes (seconds, all runs together):")
+    for name in phases:  # in this order: the trial step is part of the watch
+        print(f"  {name:<28} {spent.get(name, 0.0) / len(runs):>7.2f} a run")
 
 
 # --- end to end: the same book in a database, as of D-1 ------------------------------------------
@@ -874,7 +1084,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="the book's shape (default: as first measured; issue: the issue's typical day; quiet: "
                     "about 5%% of loans with events)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per mode (default 3)")
-    ap.add_argument("--mode", choices=[*MODES, "import"], action="append",
+    ap.add_argument("--mode", choices=[*MODES, "touched", "import"], action="append",
                     help="what to measure (repeatable; default: step, sqlite, postgres)")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of the first run")
     ap.add_argument("--pg-url", help="a PostgreSQL server (SQLAlchemy URL, any database on it) where the bench "
@@ -887,6 +1097,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--days", type=int, default=1,
                     help="sqlite/postgres: close this many days one after another (the simulator's use), "
                     "each day's payments imported before its close (not timed)")
+    ap.add_argument("--slice", type=int, default=1_000_000,
+                    help="touched: generate the book this many loans at a time (default 1000000)")
+    ap.add_argument("--held", type=Path,
+                    help="touched: keep the generated book in this directory (Parquet) and reuse it if there")
     ap.add_argument("--reload", action="store_true", help="reload the database even if a loaded book exists")
     ap.add_argument("--no-history", dest="history", action="store_false",
                     help="store only D's payments, not one past payment per paid instalment")
@@ -907,11 +1121,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(args: argparse.Namespace, modes: list[str]) -> None:
-    if "import" in modes:
-        run_import(args)
-        modes = [m for m in modes if m != "import"]
-        if not modes:
-            return
+    for own, run in (("import", run_import), ("touched", mode_touched)):
+        if own in modes:
+            run(args)
+            modes = [m for m in modes if m != own]
+            if not modes:
+                return
     start = time.perf_counter()
     inp = generate(args.n, args.seed, shape=args.shape)
     inp = dataclasses.replace(inp, watch=book_watch(inp))

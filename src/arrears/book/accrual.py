@@ -177,11 +177,15 @@ def accrue(
         )
         .drop("d_penalty", "d_fees", "d_fees_gross", "d_capped", "d_int_capped", "d_int_frozen")
     )
-    charged = i.filter(pl.col("fee_due")).select("loan_id", "n", pl.lit(True).alias("charged"))
+    charged = i.filter(pl.col("fee_due")).select("loan_id", "n", pl.lit(True).alias("charged")).collect(engine=ENGINE)
+    if charged.is_empty():
+        # Most days draw no fee on any instalment (only the day after due + grace does): the join
+        # over every instalment would change nothing.
+        return loans.collect(engine=ENGINE), inst
     # When max_total leaves room for only part of the fees, the count still rises: the instalment
     # has drawn its late fee, however much of it the total allowed.
     inst = (
-        inst.lazy().join(charged, on=["loan_id", "n"], how="left")
+        inst.lazy().join(charged.lazy(), on=["loan_id", "n"], how="left")
         .with_columns((pl.col("late_fees") + pl.col("charged").fill_null(False).cast(pl.Int64)).alias("late_fees"))
         .drop("charged")
     )

@@ -98,27 +98,40 @@ def watch(
     # stay still, the result): at the close's daily sizes each eager operation's fixed cost is what
     # counts. (Collected one by one: ``pl.collect_all`` costs milliseconds a call.)
     moving = ~pl.col("status").is_in(CLOSED) & (pl.col("dpd") > 0)
-    try_ids = loans.lazy().filter(~moving).select("loan_id").collect(engine=ENGINE).lazy()
+    # Membership tests rather than joins: cheaper, and each frame keeps its order.
+    tried = pl.col("loan_id").is_in(loans.lazy().filter(~moving).select("loan_id").collect(engine=ENGINE)
+                                    ["loan_id"].implode())
     trial_loans, trial_inst, t, p = (f.collect(engine=ENGINE) for f in (
-        loans.lazy().join(try_ids, on="loan_id").with_columns(pl.lit(day, pl.Date).alias("as_of")),
-        inst.lazy().join(try_ids, on="loan_id"),
-        terms.lazy().join(try_ids, on="loan_id"),
-        pauses.lazy().join(try_ids, on="loan_id"),
+        loans.lazy().filter(tried).with_columns(pl.lit(day, pl.Date).alias("as_of")),
+        inst.lazy().filter(tried),
+        terms.lazy().filter(tried),
+        pauses.lazy().filter(tried),
     ))
     still = pl.DataFrame(schema={"loan_id": pl.String})
     if not trial_loans.is_empty():
         r = step(Book(trial_loans, trial_inst), t, pl.DataFrame(schema=PAYMENTS), nxt, schemes, None, p)
         cols = [c for c in LOAN_STATE.names() if c != "as_of"]
-        same_loan = trial_loans.lazy().select(cols).join(r.book.loans.lazy().select(cols), on=cols, how="semi",
-                                                          nulls_equal=True)
         inst_cols = trial_inst.columns
-        moved_inst = pl.concat([
-            trial_inst.lazy().join(r.book.inst.lazy(), on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
-            r.book.inst.lazy().join(trial_inst.lazy(), on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
-            r.allocations.lazy().select("loan_id"),
-            r.transitions.lazy().select("loan_id"),
-        ])
-        still = same_loan.select("loan_id").join(moved_inst.unique(), on="loan_id", how="anti").collect(engine=ENGINE)
+        others = pl.concat([r.allocations.lazy().select("loan_id"), r.transitions.lazy().select("loan_id")])
+        if _aligned(trial_loans, r.book.loans, ["loan_id"]) and _aligned(trial_inst, r.book.inst, ["loan_id", "n"]):
+            # The step kept its input's rows in their order (as it does): compared side by side,
+            # column by column, instead of hashing every column of every row in a join.
+            moved = pl.concat([
+                _differing(trial_loans.select(cols), r.book.loans.select(cols)),
+                _differing(trial_inst, r.book.inst.select(inst_cols)),
+                others,
+            ])
+            still = trial_loans.lazy().select("loan_id").join(moved.unique(), on="loan_id", how="anti")
+        else:
+            same_loan = trial_loans.lazy().select(cols).join(r.book.loans.lazy().select(cols), on=cols, how="semi",
+                                                              nulls_equal=True)
+            moved_inst = pl.concat([
+                trial_inst.lazy().join(r.book.inst.lazy(), on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
+                r.book.inst.lazy().join(trial_inst.lazy(), on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
+                others,
+            ])
+            still = same_loan.select("loan_id").join(moved_inst.unique(), on="loan_id", how="anti")
+        still = still.collect(engine=ENGINE)
     still = still.lazy()
     quiet_loans = loans.lazy().join(still, on="loan_id").collect(engine=ENGINE)
     quiet_inst = inst.lazy().join(still, on="loan_id").collect(engine=ENGINE)
@@ -132,6 +145,17 @@ def watch(
         .cast(dict(WATCH))
     )
     return out.collect(engine=ENGINE)
+
+
+def _aligned(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> bool:
+    """Whether ``a`` and ``b`` hold the same keys in the same order."""
+    return a.height == b.height and a.select(keys).equals(b.select(keys))
+
+
+def _differing(a: pl.DataFrame, b: pl.DataFrame) -> pl.LazyFrame:
+    """``loan_id`` of the rows where aligned frames ``a`` and ``b`` (same columns) differ, nulls equal."""
+    same = pl.select(pl.all_horizontal([a[c].eq_missing(b[c]) for c in a.columns])).to_series()
+    return a["loan_id"].filter(~same).to_frame().lazy()
 
 
 def _span(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, day: dt.date,
@@ -181,8 +205,11 @@ def quiet_totals(watch: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataF
     if span.is_empty() or first > last:
         return pl.DataFrame(schema=QUIET_TOTALS)
     day = pl.col("day")
-    days = span.with_columns(
-        pl.date_ranges(pl.lit(first, pl.Date), pl.min_horizontal("quiet_until", pl.lit(last, pl.Date))).alias("day")
+    # Only the columns the totals read are repeated for each day (not the loan's id).
+    days = span.lazy().select(
+        pl.date_ranges(pl.lit(first, pl.Date), pl.min_horizontal("quiet_until", pl.lit(last, pl.Date))).alias("day"),
+        "currency", "bucket", "status", "principal_outstanding", "owed", "period_start", "due_on", "interest",
+        "interest_less", "interest_held",
     ).explode("day")
     gross = pl.when((pl.col("period_start") < day) & (pl.col("due_on") > day)).then(
         accrued_gross(day, pl.col("interest_less")))
@@ -198,4 +225,5 @@ def quiet_totals(watch: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataF
         )
         .select(QUIET_TOTALS.names())
         .cast(dict(QUIET_TOTALS))
+        .collect(engine=ENGINE)
     )
