@@ -248,6 +248,28 @@ def test_restructure_carry_leaves_penalty_owed_and_interest_on_the_first_instalm
     assert V(LOAN, pays(), D(2026, 4, 15), _restructure("carry")).interest_due == 44_577
 
 
+def test_restructure_capitalise_on_a_capped_loan_never_makes_capped_interest_principal():
+    # The 15% bullet loan under the 13.8% private-lending cap (test_worked_examples, (d)),
+    # restructured on 2024-03-11 capitalising its arrears: interest earned 03-02 .. 03-11 is
+    # 12,329 x 10/30 = 4,109.7 -> 4,110, of which the cap removed 10 x 32,884,475 = 328,844,750
+    # -> 329. Only the 3,781 still receivable is capitalised: 1,000,000 + 3,781 = 1,003,781 (it
+    # once capitalised 1,004,110 and took the 329 back off the new instalment's interest at its
+    # due date). The 329 is recorded as capped on the closed-out instalment.
+    loan = make_loan(PRIVATE, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    a = adjs(("r1", "restructure", D(2024, 3, 11), None, {
+        "term": 1, "annual_rate": "0.15", "reason": "hardship", "arrears": {"interest": "capitalise"}}))
+    v = V(loan, pays(), D(2024, 3, 11), a)
+    old, new = v.inst.filter(pl.col("n") == 1).row(0, named=True), v.inst.filter(pl.col("n") == 2)
+    assert new["principal"].sum() == v.principal_outstanding == 1_003_781
+    assert (old["interest"], old["interest_capped"], v.interest_capped_posted) == (329, 329, 329)
+    assert v.total_outstanding == 1_003_781
+    # At the new due date (04-10) only what the cap removed from 03-12 on comes off its interest.
+    v = V(loan, pays(), D(2024, 4, 10), a)
+    posted = v.inst.filter(pl.col("n") == 2)["interest_capped"].item()
+    assert posted == (v.interest_capped_micro + 500_000) // 1_000_000 - 329 == v.interest_capped_posted - 329
+
+
 def test_restructure_waive_forgives_the_arrears():
     v = V(LOAN, pays(), MAR_15, _restructure("waive"))
     first = v.inst.filter(pl.col("n") == 13).row(0, named=True)

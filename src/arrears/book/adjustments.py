@@ -38,6 +38,7 @@ from arrears.book.balances import (
     accrued_interest,
     fees_outstanding,
     penalty_outstanding,
+    post_held_interest,
     round_micro,
     stop_interest,
     unpaid_interest,
@@ -219,31 +220,16 @@ def end_running_period(
     What is waived is also added to ``into`` (``written_off`` at charge-off) when given."""
     if ids.is_empty():
         return loans, inst
-    ids = ids.select("loan_id").unique()
-    held = loans.join(ids, on="loan_id").select(
-        "loan_id",
-        (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")).clip(0).alias("_hc"),
-        (round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")).clip(0).alias("_hf"),
-    )
-    run = (
-        accrued_interest(inst.join(ids, on="loan_id"), day)
-        .join(held, on="loan_id")
-        .with_columns(pl.min_horizontal("_hc", "accrued_gross").alias("_pc"))
-        .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
-        .select("loan_id", pl.col("current_n").alias("n"), "_pc", "_pf",
-                (pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
-    )
-    inst = inst.join(run, on=["loan_id", "n"], how="left").with_columns(
-        (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
-        (pl.col("waived_interest") + pl.col("_pf").fill_null(0) + pl.col("_wo").fill_null(0)).alias("waived_interest"),
+    loans, inst, run = post_held_interest(loans, inst, ids, day)
+    run = run.with_columns((pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
+    inst = inst.join(run.select("loan_id", "n", "_wo"), on=["loan_id", "n"], how="left").with_columns(
+        (pl.col("waived_interest") + pl.col("_wo").fill_null(0)).alias("waived_interest"),
     ).select(inst.columns)
     inst = stop_interest(inst, ids, day)
-    per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum(), pl.col("_wo").sum())
-    loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
-        (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),
-        (pl.col("interest_frozen_posted") + pl.col("_pf").fill_null(0)).alias("interest_frozen_posted"),
-        *([(pl.col(into) + pl.col("_wo").fill_null(0)).alias(into)] if into else []),
-    ).select(loans.columns)
+    if into:
+        per_loan = run.group_by("loan_id").agg(pl.col("_wo").sum())
+        loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
+            (pl.col(into) + pl.col("_wo").fill_null(0)).alias(into)).select(loans.columns)
     return loans, inst
 
 
@@ -360,6 +346,9 @@ def _spend_credit(loans, inst, done, day):
 
 def _restructure(loans, inst, terms, restructures, day):
     """Close out the old instalments and append the new schedule (per loan: restructures are few)."""
+    # What the cap (or a freeze) held back in the running period is never receivable: taken off now,
+    # it is neither capitalised nor carried, and not taken later off the new schedule's interest.
+    loans, inst, _ = post_held_interest(loans, inst, restructures, day)
     d = with_dues(inst, day)
     acc = accrued_interest(inst, day)
     new_rows, closed, loan_updates = [], [], []
