@@ -29,6 +29,7 @@ from arrears.book.balances import (
     accrued_interest,
     fees_outstanding,
     penalty_outstanding,
+    post_held_interest,
     round_micro,
     stop_interest,
     with_dues,
@@ -200,6 +201,9 @@ def allocate(
     # A payoff ends the loan's interest: nothing beyond what accrued to today is ever charged.
     inst = stop_interest(inst, payoff, day)
     if not prepay.is_empty():
+        # The earned interest was paid net of the cap: what the cap held back is recorded now, so
+        # the due date does not take it again off the rebuilt period's interest still accruing.
+        loans, inst, _ = post_held_interest(loans, inst, prepay, day, frozen=False)
         inst = _rebuild(inst, prepay, act, acc.collect(engine=ENGINE), day)
 
     # --- apply to the loans, and attribute every allocation (and the credit left) to its source
@@ -255,7 +259,7 @@ def _rebuild(
                               row["method"], row["disbursed_on"], row["first_due_on"], row["period_days"])
         future = [
             sch.Instalment(r["n"], r["due_on"], r["adjusted_due_on"], r["principal"] - r["paid_principal"] - r["waived_principal"],
-                           r["interest"] - r["paid_interest"] - r["waived_interest"])
+                           r["interest"] - r["paid_interest"] - r["waived_interest"] - r["interest_capped"])
             for r in rows.iter_rows(named=True)
         ]
         balance = sum(i.principal for i in future) - prepaid[loan_id]
@@ -267,7 +271,7 @@ def _rebuild(
                 i = max(i, accrued - r["paid_interest"] - r["waived_interest"])
             updates.append({"loan_id": loan_id, "n": r["n"],
                             "new_p": p + r["paid_principal"] + r["waived_principal"],
-                            "new_i": i + r["paid_interest"] + r["waived_interest"]})
+                            "new_i": i + r["paid_interest"] + r["waived_interest"] + r["interest_capped"]})
     upd = pl.DataFrame(updates, schema={"loan_id": pl.String, "n": pl.Int32, "new_p": pl.Int64, "new_i": pl.Int64})
     return (
         inst.join(upd, on=["loan_id", "n"], how="left")
