@@ -235,17 +235,52 @@ def test_restructure_overlap_one_running_period_per_loan():
     assert (v.status, v.total_outstanding, v.credit) == ("paid_off", 0, 0)
 
 
-def test_restructure_carry_leaves_penalty_owed_and_interest_on_the_first_instalment():
+def test_restructure_carry_keeps_the_carried_interest_owed_every_day():
     # Carried: principal 1,000,000 re-amortised: 10,000 / (1 - 1.01^-6) = 172,548.4 -> 172,548;
-    # first: interest 10,000, principal 162,548. Interest arrears 28,850 + 5,727 = 34,577 ride on
-    # the first instalment (44,577); penalty 2,155 stays owed as it is.
+    # first (04-15): interest 10,000, principal 162,548. The interest arrears stay owed as they are:
+    # 28,850 due on insts 1-2, and inst 3's period ends on 03-15 with the 5,727 it earned, all
+    # payable by 04-15; penalty 2,155 stays owed as it is. So nothing owed changes on 03-15:
+    # 1,000,000 + 34,577 + 2,155 = 1,036,732. (The 34,577 once rode on the first new instalment,
+    # 44,577, accruing pro rata: owed 1,002,155 on 03-15, the carried interest hidden until 04-15.)
     v = V(LOAN, pays(), MAR_15, _restructure("carry"))
     first = v.inst.filter(pl.col("n") == 13).row(0, named=True)
-    assert (first["principal"], first["interest"]) == (162_548, 10_000 + 34_577)
-    assert (v.principal_outstanding, v.penalty, v.penalty_waived, v.total_outstanding) == (1_000_000, 2_155, 0, 1_002_155)
-    assert (v.dpd, v.dofd) == (0, D(2026, 2, 2))
-    # On 04-15 the first instalment's interest falls due: 44,577.
+    assert (first["principal"], first["interest"]) == (162_548, 10_000)
+    assert v.inst.filter(pl.col("n") == 3)[["due_on", "adjusted_due_on", "interest"]].row(0) == (
+        MAR_15, D(2026, 4, 15), 5_727)
+    assert (v.principal_outstanding, v.interest_due, v.penalty, v.penalty_waived, v.total_outstanding) == (
+        1_000_000, 34_577, 2_155, 0, 1_036_732)
+    assert (v.dpd, v.dofd, v.overdue) == (0, D(2026, 2, 2), 2_155)
+    # 03-20: only the new period accrues, 10,000 x 5/31 = 1,612.9 -> 1,613 (it once accrued
+    # 44,577 x 5/31 = 7,190, carried interest included).
+    v = V(LOAN, pays(), D(2026, 3, 20), _restructure("carry"))
+    assert (v.interest_due, v.accrued_interest, v.total_outstanding) == (34_577, 1_613, 1_036_732 + 1_613)
+    # On 04-15 the first instalment's interest falls due too: 34,577 + 10,000 = 44,577; missed, the
+    # loan is 1 day past due on 04-16, the carried interest included.
     assert V(LOAN, pays(), D(2026, 4, 15), _restructure("carry")).interest_due == 44_577
+    v = V(LOAN, pays(), D(2026, 4, 16), _restructure("carry"))
+    assert (v.dpd, v.overdue - v.penalty) == (1, 44_577 + 162_548)
+
+
+def test_restructure_capitalise_on_a_capped_loan_never_makes_capped_interest_principal():
+    # The 15% bullet loan under the 13.8% private-lending cap (test_worked_examples, (d)),
+    # restructured on 2024-03-11 capitalising its arrears: interest earned 03-02 .. 03-11 is
+    # 12,329 x 10/30 = 4,109.7 -> 4,110, of which the cap removed 10 x 32,884,475 = 328,844,750
+    # -> 329. Only the 3,781 still receivable is capitalised: 1,000,000 + 3,781 = 1,003,781 (it
+    # once capitalised 1,004,110 and took the 329 back off the new instalment's interest at its
+    # due date). The 329 is recorded as capped on the closed-out instalment.
+    loan = make_loan(PRIVATE, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    a = adjs(("r1", "restructure", D(2024, 3, 11), None, {
+        "term": 1, "annual_rate": "0.15", "reason": "hardship", "arrears": {"interest": "capitalise"}}))
+    v = V(loan, pays(), D(2024, 3, 11), a)
+    old, new = v.inst.filter(pl.col("n") == 1).row(0, named=True), v.inst.filter(pl.col("n") == 2)
+    assert new["principal"].sum() == v.principal_outstanding == 1_003_781
+    assert (old["interest"], old["interest_capped"], v.interest_capped_posted) == (329, 329, 329)
+    assert v.total_outstanding == 1_003_781
+    # At the new due date (04-10) only what the cap removed from 03-12 on comes off its interest.
+    v = V(loan, pays(), D(2024, 4, 10), a)
+    posted = v.inst.filter(pl.col("n") == 2)["interest_capped"].item()
+    assert posted == (v.interest_capped_micro + 500_000) // 1_000_000 - 329 == v.interest_capped_posted - 329
 
 
 def test_restructure_waive_forgives_the_arrears():

@@ -376,9 +376,28 @@ def test_d_cap_after_a_prepayment_counts_only_the_interest_still_accruing():
     v = View(loan, payments, D(2024, 3, 11))
     assert v.alloc_rows(D(2024, 3, 11)) == [("interest", 1, 3_781), ("principal", 0, 996_219)]
     assert (v.capped_micro, v.principal_outstanding) == (328_844_750, 3_781)
-    assert v.inst[["interest", "paid_interest"]].row(0) == (3_828, 3_781)
+    # The instalment's contractual interest is 4,110 earned + 47 rebuilt = 4,157, of which the
+    # cap's 329 is recorded as capped at the prepayment (see the test below).
+    assert v.inst[["interest", "paid_interest", "interest_capped"]].row(0) == (4_157, 3_781, 329)
     v = View(loan, payments, D(2024, 3, 31))
     assert v.capped_micro == v.interest_capped_micro == 328_844_750 + 20 * 137_138 == 331_587_510
+
+
+def test_d_interest_capped_before_a_prepayment_is_not_taken_off_the_rebuilt_period():
+    # The prepayment above paid the 3,781 earned net of the cap; the cap's 329 (328,844,750 micro)
+    # is recorded as capped then. At the due date (03-31) only what the cap removed since comes off:
+    # 331,587,510 -> 332, less the 329 already recorded, 3; so 47 - 3 = 44 is due
+    # (~ 3,781 x 13.8% x 30/365 = 42.9, the capped rate on what was left). It was once 0: the 329
+    # stayed set aside and came off the rebuilt period's 47 as well.
+    product = Product("cnp_rt", calendar="CN", cap="cn_private_4lpr", prepayment="reduce_term")
+    loan = make_loan(product, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    payments = pays(("p1", 1_000_000, D(2024, 3, 11)))
+    v = View(loan, payments, D(2024, 3, 11))
+    assert (v.interest_capped_posted, v.accrued_interest, v.total_outstanding) == (329, 0, 3_781)
+    v = View(loan, payments, D(2024, 3, 31))
+    assert v.inst[["interest_capped", "paid_interest"]].row(0) == (332, 3_781)
+    assert (v.interest_due, v.total_outstanding) == (44, 3_781 + 44)
 
 
 def test_d_private_lending_contract_date_past_lpr_table_is_an_error():

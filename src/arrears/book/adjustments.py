@@ -14,10 +14,11 @@ waiver granted on a call can be met by a payment the same day. What each one doe
   misreport them); breathing_space adds the freeze; forbearance and disaster pause all three.
 - ``restructure``: a new schedule from the effective day on the principal outstanding, plus
   whatever arrears the decision capitalises. Arrears carried stay owed: penalty and fees as they
-  are, interest on the first new instalment. Waived arrears are waived (and recorded as waived, the
-  running period's interest earned to the day included). Old instalments are closed
-  out. dpd resets to the new schedule; dofd stays, since a restructure is not a cure. During the
-  probation period a missed payment returns the account to its pre-restructure bucket.
+  are, interest due on the old instalments, payable by the first new due date. Waived arrears are
+  waived (and recorded as waived, the running period's interest earned to the day included). Old
+  instalments are closed out. dpd resets to the new schedule; dofd stays, since a restructure is
+  not a cure. During the probation period a missed payment returns the account to its
+  pre-restructure bucket.
 - ``settlement``: an agreed amount and a ``pay_by`` date. When the payments since the agreement
   reach the amount by ``pay_by``, the rest is waived and the loan is ``settled``. Paid late or
   short, nothing is waived; the payments were ordinary payments.
@@ -38,6 +39,7 @@ from arrears.book.balances import (
     accrued_interest,
     fees_outstanding,
     penalty_outstanding,
+    post_held_interest,
     round_micro,
     stop_interest,
     unpaid_interest,
@@ -219,31 +221,16 @@ def end_running_period(
     What is waived is also added to ``into`` (``written_off`` at charge-off) when given."""
     if ids.is_empty():
         return loans, inst
-    ids = ids.select("loan_id").unique()
-    held = loans.join(ids, on="loan_id").select(
-        "loan_id",
-        (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")).clip(0).alias("_hc"),
-        (round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")).clip(0).alias("_hf"),
-    )
-    run = (
-        accrued_interest(inst.join(ids, on="loan_id"), day)
-        .join(held, on="loan_id")
-        .with_columns(pl.min_horizontal("_hc", "accrued_gross").alias("_pc"))
-        .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
-        .select("loan_id", pl.col("current_n").alias("n"), "_pc", "_pf",
-                (pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
-    )
-    inst = inst.join(run, on=["loan_id", "n"], how="left").with_columns(
-        (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
-        (pl.col("waived_interest") + pl.col("_pf").fill_null(0) + pl.col("_wo").fill_null(0)).alias("waived_interest"),
+    loans, inst, run = post_held_interest(loans, inst, ids, day)
+    run = run.with_columns((pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
+    inst = inst.join(run.select("loan_id", "n", "_wo"), on=["loan_id", "n"], how="left").with_columns(
+        (pl.col("waived_interest") + pl.col("_wo").fill_null(0)).alias("waived_interest"),
     ).select(inst.columns)
     inst = stop_interest(inst, ids, day)
-    per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum(), pl.col("_wo").sum())
-    loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
-        (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),
-        (pl.col("interest_frozen_posted") + pl.col("_pf").fill_null(0)).alias("interest_frozen_posted"),
-        *([(pl.col(into) + pl.col("_wo").fill_null(0)).alias(into)] if into else []),
-    ).select(loans.columns)
+    if into:
+        per_loan = run.group_by("loan_id").agg(pl.col("_wo").sum())
+        loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
+            (pl.col(into) + pl.col("_wo").fill_null(0)).alias(into)).select(loans.columns)
     return loans, inst
 
 
@@ -360,6 +347,9 @@ def _spend_credit(loans, inst, done, day):
 
 def _restructure(loans, inst, terms, restructures, day):
     """Close out the old instalments and append the new schedule (per loan: restructures are few)."""
+    # What the cap (or a freeze) held back in the running period is never receivable: taken off now,
+    # it is neither capitalised nor carried, and not taken later off the new schedule's interest.
+    loans, inst, _ = post_held_interest(loans, inst, restructures, day)
     d = with_dues(inst, day)
     acc = accrued_interest(inst, day)
     new_rows, closed, loan_updates = [], [], []
@@ -372,7 +362,8 @@ def _restructure(loans, inst, terms, restructures, day):
         rows = d.filter(pl.col("loan_id") == lid).sort("n")
         principal = int(rows["unpaid_principal"].sum())
         interest_due = int(rows.filter(pl.col("is_due"))["unpaid_interest"].sum())
-        accrued = int(acc.filter(pl.col("loan_id") == lid)["accrued_gross"].sum())
+        running = acc.filter(pl.col("loan_id") == lid)
+        accrued = int(running["accrued_gross"].sum())
         interest = interest_due + accrued
         s = state[lid]
         penalty = round_micro_int(s["penalty_micro"]) - s["penalty_paid"] - s["penalty_waived"]
@@ -387,26 +378,41 @@ def _restructure(loans, inst, terms, restructures, day):
         built = sch.build(new_terms)
         base_n = int(rows["n"].max())
         prev = day
-        for k, inst_ in enumerate(built):
-            extra = interest if (k == 0 and treat["interest"] == "carry") else 0
+        for inst_ in built:
             new_rows.append({
                 "loan_id": lid, "n": base_n + inst_.n, "period_start": prev, "due_on": inst_.due_on,
                 "adjusted_due_on": roll(inst_.due_on, tr["business_day_rule"], tr["calendar"]),
-                "principal": inst_.principal, "interest": inst_.interest + extra,
+                "principal": inst_.principal, "interest": inst_.interest,
             })
             prev = inst_.due_on
-        closed.append({"loan_id": lid, "waive_interest": treat["interest"] == "waive", "accrued": accrued})
+        closed.append({"loan_id": lid, "waive_interest": treat["interest"] == "waive", "accrued": accrued,
+                       "carry": treat["interest"] == "carry",
+                       "running_n": int(running["current_n"][0]) if running.height else None,
+                       "pay_by": new_rows[-len(built)]["adjusted_due_on"]})
         loan_updates.append({
             "loan_id": lid, "_pen_w": penalty if treat["penalty"] in ("waive", "capitalise") else 0,
             "_fee_w": fees if treat["fees"] in ("waive", "capitalise") else 0,
             "_probation": sch.add_months(day, int(tr["restructure_probation_months"])),
         })
-    c = pl.DataFrame(closed, schema={"loan_id": pl.String, "waive_interest": pl.Boolean, "accrued": pl.Int64})
+    c = pl.DataFrame(closed, schema={"loan_id": pl.String, "waive_interest": pl.Boolean, "accrued": pl.Int64,
+                                     "carry": pl.Boolean, "running_n": pl.Int32, "pay_by": pl.Date})
     # Waived, the running period's interest earned to today is recorded as waived like the arrears.
     loans, inst = end_running_period(loans, inst, c.filter(pl.col("waive_interest")), day, None)
     d = with_dues(inst, day)
-    # Old instalments: what was unpaid moves to the new schedule (or is waived); nothing is left owing on them.
+    # Old instalments: their principal moves to the new schedule; their unpaid interest is waived,
+    # capitalised, or carried. Carried interest stays owed, so it stays due where it is (the running
+    # period ends today with what it earned) and is payable by the first new due date: it counts in
+    # what is owed every day, not as the first new period's interest accruing.
     old = d.join(c, on="loan_id", how="left").with_columns(pl.col("waive_interest").is_not_null().alias("_r"))
+    old = old.with_columns(
+        (pl.col("_r") & pl.col("carry")).alias("_carry"),
+        (pl.col("_r") & pl.col("carry") & (pl.col("n") == pl.col("running_n"))).fill_null(False).alias("_run"),
+    ).with_columns(
+        pl.when(pl.col("_carry") & (pl.col("is_due") | pl.col("_run"))
+                & (pl.when(pl.col("_run")).then(pl.col("accrued")).otherwise(pl.col("unpaid_interest")) > 0))
+        .then(pl.col("pay_by")).otherwise(pl.col("adjusted_due_on")).alias("adjusted_due_on"),
+        pl.when(pl.col("_run")).then(pl.lit(day, pl.Date)).otherwise(pl.col("due_on")).alias("due_on"),
+    )
     old = old.with_columns(
         pl.when(pl.col("_r")).then(pl.col("paid_principal") + pl.col("waived_principal"))
         .otherwise(pl.col("principal")).alias("principal"),
@@ -414,7 +420,10 @@ def _restructure(loans, inst, terms, restructures, day):
         .then(pl.col("waived_interest") + pl.col("unpaid_interest")).otherwise(pl.col("waived_interest"))
         .alias("waived_interest"),
     ).with_columns(
-        pl.when(pl.col("_r")).then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+        pl.when(pl.col("_run"))
+        .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest") + pl.col("accrued"))
+        .when(pl.col("_carry") & pl.col("is_due")).then(pl.col("interest"))
+        .when(pl.col("_r")).then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
         .otherwise(pl.col("interest")).alias("interest"),
     ).select(inst.columns)
     zero = {c: 0 for c in ("interest_capped", "paid_principal", "paid_interest", "waived_principal",

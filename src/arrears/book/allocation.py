@@ -29,6 +29,7 @@ from arrears.book.balances import (
     accrued_interest,
     fees_outstanding,
     penalty_outstanding,
+    post_held_interest,
     round_micro,
     stop_interest,
     with_dues,
@@ -200,6 +201,9 @@ def allocate(
     # A payoff ends the loan's interest: nothing beyond what accrued to today is ever charged.
     inst = stop_interest(inst, payoff, day)
     if not prepay.is_empty():
+        # The earned interest was paid net of the cap: what the cap held back is recorded now, so
+        # the due date does not take it again off the rebuilt period's interest still accruing.
+        loans, inst, _ = post_held_interest(loans, inst, prepay, day, frozen=False)
         inst = _rebuild(inst, prepay, act, acc.collect(engine=ENGINE), day)
 
     # --- apply to the loans, and attribute every allocation (and the credit left) to its source
@@ -255,9 +259,12 @@ def _rebuild(
         (pl.col("paid_principal") + pl.col("waived_principal")).alias("p_less"),
         (pl.col("paid_interest") + pl.col("waived_interest")).alias("i_less"),
         (pl.col("principal") - pl.col("paid_principal") - pl.col("waived_principal")).alias("p_left"),
-        (pl.col("interest") - pl.col("paid_interest") - pl.col("waived_interest")).alias("i_left"),
+        (pl.col("interest") - pl.col("paid_interest") - pl.col("waived_interest")
+         - pl.col("interest_capped")).alias("i_left"),
+        "interest_capped",
     ).to_dict(as_series=False)
     loan_col, n_col, p_less, i_less = c["loan_id"], c["n"], c["p_less"], c["i_less"]
+    capped = c["interest_capped"]
     due, adjusted, p_left, i_left = c["due_on"], c["adjusted_due_on"], c["p_left"], c["i_left"]
     upd_loan: list[str] = []
     upd_n: list[int] = []
@@ -285,7 +292,7 @@ def _rebuild(
             upd_loan.append(loan_id)
             upd_n.append(n_col[k])
             new_p.append(p + p_less[k])
-            new_i.append(i + i_less[k])
+            new_i.append(i + i_less[k] + capped[k])
         start = end
     upd = pl.DataFrame({"loan_id": upd_loan, "n": upd_n, "new_p": new_p, "new_i": new_i},
                        schema={"loan_id": pl.String, "n": pl.Int32, "new_p": pl.Int64, "new_i": pl.Int64})

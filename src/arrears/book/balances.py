@@ -77,8 +77,51 @@ def accrued_interest(inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     return inst.filter(running).select(
         "loan_id",
         pl.col("n").alias("current_n"),
-        accrued_gross(pl.lit(day, pl.Date), pl.col("paid_interest") + pl.col("waived_interest")).alias("accrued_gross"),
+        accrued_gross(pl.lit(day, pl.Date), interest_settled()).alias("accrued_gross"),
     )
+
+
+def interest_settled() -> pl.Expr:
+    """What of an instalment's interest is no longer to accrue: paid, waived, or taken off by the cap
+    (``post_held_interest`` can take the cap's off a running period before its due date)."""
+    return pl.col("paid_interest") + pl.col("waived_interest") + pl.col("interest_capped")
+
+
+def post_held_interest(
+    loans: pl.DataFrame, inst: pl.DataFrame, ids: pl.DataFrame, day: dt.date, *, frozen: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Take the interest the cap (and, with ``frozen``, an accrual freeze) held back in the running
+    period of ``ids`` off its instalment now, as ``step._post`` would at the due date. Used when the
+    period's earned interest is paid early, moved or ended before then (a prepayment, a restructure,
+    a charge-off): capped interest is never receivable, so it must not be paid, capitalised or
+    carried, nor be taken later off the interest still to accrue.
+
+    Returns loans, inst, and per loan its running ``n``, ``accrued_gross`` before posting, and what
+    was posted: ``_pc`` (cap, into ``interest_capped``), ``_pf`` (freeze, into ``waived_interest``)."""
+    ids = ids.select("loan_id").unique()
+    held = loans.join(ids, on="loan_id").select(
+        "loan_id",
+        (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")).clip(0).alias("_hc"),
+        ((round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")).clip(0) if frozen
+         else pl.lit(0, pl.Int64)).alias("_hf"),
+    )
+    run = (
+        accrued_interest(inst.join(ids, on="loan_id"), day)
+        .join(held, on="loan_id")
+        .with_columns(pl.min_horizontal("_hc", "accrued_gross").alias("_pc"))
+        .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
+        .select("loan_id", pl.col("current_n").alias("n"), "accrued_gross", "_pc", "_pf")
+    )
+    inst = inst.join(run.select("loan_id", "n", "_pc", "_pf"), on=["loan_id", "n"], how="left").with_columns(
+        (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
+        (pl.col("waived_interest") + pl.col("_pf").fill_null(0)).alias("waived_interest"),
+    ).select(inst.columns)
+    per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum())
+    loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
+        (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),
+        (pl.col("interest_frozen_posted") + pl.col("_pf").fill_null(0)).alias("interest_frozen_posted"),
+    ).select(loans.columns)
+    return loans, inst, run
 
 
 def accrued_gross(day: pl.Expr, less: pl.Expr) -> pl.Expr:

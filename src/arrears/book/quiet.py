@@ -35,6 +35,7 @@ from arrears.book.balances import (
     accrued_net,
     balances,
     interest_held,
+    interest_settled,
     unpaid_interest,
     unpaid_principal,
 )
@@ -181,7 +182,7 @@ def _basis(loans: pl.LazyFrame, inst: pl.LazyFrame, terms: pl.DataFrame, on: dt.
         "loan_id", "principal_outstanding", (pl.col("total_outstanding") - pl.col("accrued_interest")).alias("owed"))
     current = inst.lazy().filter((pl.col("period_start") < on) & (pl.col("due_on") > on)).select(
         "loan_id", "period_start", "due_on", "interest",
-        (pl.col("paid_interest") + pl.col("waived_interest")).alias("interest_less"),
+        interest_settled().alias("interest_less"),
     )
     # Two instalments accruing at once (a restructure's overlap) is not worth a special case: such a
     # loan is simply stepped (it drops out here, so its watch says "every day").
