@@ -6,6 +6,8 @@ transaction, partitioned by the borrower's jurisdiction and chained per business
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from arrears.audit.log import append_frames
 from arrears.comply.actions_file import as_engine_input, read_actions, write_decisions
 from arrears.policy.check.engine import evaluate
 from arrears.policy.check.params import Packs
-from arrears.policy.check.world import actions_frame
+from arrears.policy.check.world import World, actions_frame
 from arrears.store.policy_queries import load_world
 
 
@@ -52,25 +54,85 @@ def audit_records(decisions: pl.DataFrame, kind: str, extra: dict | None = None)
     )
 
 
+PLATFORM = "platform"  # the audit partition of a borrower whose jurisdiction is unknown
+
+
+def _partitions(borrower_ids: pl.DataFrame, world_borrowers: pl.DataFrame) -> pl.Series:
+    """Per row of ``borrower_ids``, the audit partition: the borrower's jurisdiction, or ``platform``."""
+    return borrower_ids.select("borrower_id").join(
+        world_borrowers.select("borrower_id", "jurisdiction").unique("borrower_id"), on="borrower_id", how="left",
+        maintain_order="left",
+    )["jurisdiction"].fill_null(PLATFORM)
+
+
 def record(conn: Connection, decisions: pl.DataFrame, kind: str, day: dt.date, recorded_at: dt.datetime,
            world_borrowers: pl.DataFrame, extra: dict | None = None) -> int:
     """Append one audit row per decision, in the batch's order, to the segment of the borrower's
     jurisdiction (``platform`` when unknown) for ``day``."""
-    partitions = decisions.select("borrower_id").join(
-        world_borrowers.select("borrower_id", "jurisdiction").unique("borrower_id"), on="borrower_id", how="left"
-    )["jurisdiction"].fill_null("platform")
-    records = audit_records(decisions, kind, extra).with_columns(partitions.alias("_partition"))
+    records = audit_records(decisions, kind, extra).with_columns(
+        _partitions(decisions, world_borrowers).alias("_partition"))
     parts = sorted(records.partition_by("_partition", as_dict=True, maintain_order=True).items())
     return append_frames(conn, day, [(str(p), part.drop("_partition")) for (p,), part in parts], recorded_at=recorded_at)
+
+
+def _by_partition(actions: pl.DataFrame, world: World) -> list[tuple[str, pl.Series, pl.DataFrame, Callable[[], World]]]:
+    """The batch cut by audit partition: per partition, the positions of its actions in the batch,
+    those actions (in batch order) and how to cut the world of their borrowers. Every fact the
+    engine reads about a borrower (references, contacts, flags) goes with the borrower's actions;
+    the loans are looked up by id and stay whole. A world is cut when it is needed (by the worker
+    deciding it, while the partition before is being recorded): three million contacts are not
+    copied up front."""
+    borrowers = actions.select("borrower_id").unique()
+    owners = borrowers.with_columns(_partitions(borrowers, world.borrowers).alias("_part"))
+    frame = actions.with_row_index("_i").join(owners, on="borrower_id", how="left", maintain_order="left")
+    frames = {"borrowers": world.borrowers, "references": world.references, "contacts": world.contacts,
+              "flags": world.flags}
+    tags = {name: f.select(pl.col("borrower_id").replace_strict(owners["borrower_id"], owners["_part"], default=None))
+            .to_series() for name, f in frames.items()}
+
+    def cut(partition: str) -> Callable[[], World]:
+        return lambda: World(**{name: f.filter(tags[name] == partition) for name, f in frames.items()}, loans=world.loans)
+
+    return [(str(p), part["_i"], part.drop("_i", "_part"), cut(str(p)))
+            for (p,), part in sorted(frame.partition_by("_part", as_dict=True, maintain_order=True).items())]
+
+
+def decide_and_record(conn: Connection, actions: pl.DataFrame, world: World, packs: Packs, kind: str, day: dt.date,
+                      recorded_at: dt.datetime, extra: dict | None = None) -> tuple[pl.DataFrame, int]:
+    """``evaluate`` the batch and ``record`` its decisions, the two overlapped: the batch is decided
+    one audit partition (the borrowers' jurisdiction) at a time, in a worker thread, while the
+    partition decided before it is turned into audit rows and chained. The engine decides each
+    borrower on that borrower's facts alone, so the decisions are those of the whole batch at once;
+    the audit rows are those ``record`` writes. Returns the decisions, in the batch's order, and the
+    number of audit rows."""
+    actions = actions_frame(actions)
+    world = world.conformed()
+    parts = _by_partition(actions, world)
+    decided: list[pl.DataFrame] = []
+
+    def segments() -> Iterator[tuple[str, pl.DataFrame]]:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ahead = [pool.submit(lambda a=a, w=w: evaluate(a, w(), packs)) for _, _, a, w in parts[:1]]
+            for i, (partition, positions, _, _) in enumerate(parts):
+                decisions = ahead.pop().result()
+                if i + 1 < len(parts):
+                    _, _, a, w = parts[i + 1]
+                    ahead.append(pool.submit(lambda a=a, w=w: evaluate(a, w(), packs)))
+                decided.append(decisions.with_columns(positions.alias("_i")))
+                yield partition, audit_records(decisions, kind, extra)
+
+    rows = append_frames(conn, day, segments(), recorded_at=recorded_at, rows=actions.height)
+    if not decided:
+        return evaluate(actions, world, packs), 0
+    return pl.concat(decided).sort("_i").drop("_i"), rows
 
 
 def check_file(conn: Connection, path: Path, out: Path, day: dt.date, packs: Packs, recorded_at: dt.datetime) -> CheckReport:
     """``arrears policy check``: decide every proposed action, record each decision, write the file."""
     frame, actions = read_actions(conn, path)
     world = load_world(conn, actions["borrower_id"].unique().to_list(), day)
-    decisions = evaluate(as_engine_input(actions), world, packs)
-    rows = record(conn, decisions, "policy_check", day, recorded_at, world.borrowers,
-                  {"collector_role": packs.collector_role})
+    decisions, rows = decide_and_record(conn, as_engine_input(actions), world, packs, "policy_check", day, recorded_at,
+                                        {"collector_role": packs.collector_role})
     write_decisions(frame, actions, decisions, out)
     allowed = int((decisions["decision"] == "allow").sum())
     return CheckReport(decisions.height, allowed, decisions.height - allowed, rows, decisions)
