@@ -12,14 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.store import tables as t
-from arrears.store.bulk import (
-    _PG_BINARY_TEXT_MAX,
-    _pg_binary_kinds,
-    _pg_binary_layout,
-    insert_frame,
-    insert_frame_bulk,
-    read_table,
-)
+from arrears.store.bulk import _pg_binary_layout, insert_frame, insert_frame_bulk, read_table
 from arrears.store.db import make_engine
 
 pytestmark = pytest.mark.pg
@@ -43,18 +36,6 @@ keyed = sa.Table(
     sa.PrimaryKeyConstraint("code", "n", name="pk_keyed"),
     sa.Index("ix_keyed_day", "day"),
 )
-nullable = sa.Table(
-    "binary_nullable", meta,
-    sa.Column("code", sa.String(40), primary_key=True),
-    sa.Column("label", sa.String(64)),
-    sa.Column("other", sa.String(16)),
-    sa.Column("small", sa.SmallInteger),
-    sa.Column("int4", sa.Integer),
-    sa.Column("int8", sa.BigInteger),
-    sa.Column("flag", sa.Boolean),
-    sa.Column("day", sa.Date),
-    sa.Column("at", sa.DateTime(timezone=True)),
-)
 
 rows = st.lists(
     st.tuples(
@@ -70,24 +51,6 @@ rows = st.lists(
 )
 SCHEMA = {"code": pl.String, "small": pl.Int64, "int4": pl.Int64, "int8": pl.Int64, "flag": pl.Boolean,
           "day": pl.Date, "at": pl.Datetime("us", "UTC")}
-
-texts = st.text(alphabet="AaLé€0_9 ,\"'\n\\", min_size=0, max_size=10)
-nullable_rows = st.lists(
-    st.tuples(
-        texts,
-        st.none() | texts,
-        st.none() | texts,
-        st.none() | st.integers(-(2**15), 2**15 - 1),
-        st.none() | st.integers(-(2**31), 2**31 - 1),
-        st.none() | st.integers(-(2**63), 2**63 - 1),
-        st.none() | st.booleans(),
-        st.none() | st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
-        st.none() | st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1), timezones=st.just(dt.timezone.utc)),
-    ),
-    min_size=1, max_size=40, unique_by=lambda r: r[0],
-)
-NULLABLE = {"code": pl.String, "label": pl.String, "other": pl.String, "small": pl.Int64, "int4": pl.Int64,
-            "int8": pl.Int64, "flag": pl.Boolean, "day": pl.Date, "at": pl.Datetime("us", "UTC")}
 
 
 @pytest.fixture(scope="module")
@@ -111,31 +74,6 @@ def test_binary_copy_stores_every_value_as_given(pg, values):
         insert_frame(conn, kinds, frame)
         back = read_table(conn, kinds).sort("code")
     assert back.rows() == frame.select(back.columns).sort("code").rows()
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(nullable_rows)
-def test_binary_copy_with_nulls_and_several_texts_stores_every_value_as_given(pg, values):
-    frame = pl.DataFrame(values, schema=NULLABLE, orient="row")
-    assert _pg_binary_layout(nullable, frame) is None  # not the one-text, no-null layout...
-    assert _pg_binary_kinds(nullable, frame) is not None  # ...but binary all the same
-    with pg.begin() as conn:
-        conn.execute(nullable.delete())
-        insert_frame(conn, nullable, frame)
-        back = read_table(conn, nullable).sort("code")
-    assert back.rows() == frame.select(back.columns).sort("code").rows()
-
-
-def test_a_column_of_nulls_only_and_long_texts(pg):
-    frame = pl.DataFrame({"code": ["a", "b"], "label": [None, None], "day": [None, dt.date(2026, 1, 2)]})
-    assert _pg_binary_kinds(nullable, frame) is not None
-    with pg.begin() as conn:
-        conn.execute(nullable.delete())
-        insert_frame(conn, nullable, frame)
-        back = read_table(conn, nullable).sort("code").select("code", "label", "day")
-    assert back.rows() == [("a", None, None), ("b", None, dt.date(2026, 1, 2))]
-    long = pl.DataFrame({"code": ["a"], "label": ["x" * (_PG_BINARY_TEXT_MAX + 1)]})
-    assert _pg_binary_kinds(nullable, long) is None  # written as CSV
 
 
 def test_a_value_out_of_the_columns_range_fails_and_writes_nothing(pg):

@@ -59,12 +59,6 @@ def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame, *, constan
                     for part in frame.select(order).iter_slices(n_rows=_COPY_SLICE):
                         copy.write(_pg_binary_rows(part, fixed, text).data)
                     copy.write(b"\xff\xff")
-            elif (kinds := _pg_binary_kinds(table, frame)) is not None:
-                with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT binary)') as copy:
-                    copy.write(_PG_BINARY_HEADER)
-                    for part in frame.iter_slices(n_rows=_COPY_SLICE):
-                        copy.write(_pg_binary_records(part, kinds).data)
-                    copy.write(b"\xff\xff")
             elif all(_csv_safe(t) for t in frame.dtypes):
                 # CSV written by Polars in slices: no Python call per row. Polars writes a null as an
                 # unquoted empty field and an empty string as "", which is exactly how COPY's CSV
@@ -165,98 +159,6 @@ def _pg_binary_rows(frame: pl.DataFrame, fixed: list[tuple[str, str]], text: str
     out[mask] = block.view(np.uint8)
     out[~mask] = data
     return out
-
-
-# ``_pg_binary_records``: the widest text (in bytes) of a column it writes, and of a row. Each column
-# is laid out at its widest first, so long texts (JSON payloads) go as CSV instead.
-_PG_BINARY_TEXT_MAX = 64
-_PG_BINARY_ROW_MAX = 1024
-_PG_FIXED = {">i8": (pl.Int64, ">i8"), ">i4": (pl.Int32, ">i4"), ">i2": (pl.Int16, ">i2"), "u1": (pl.UInt8, "u1"),
-             "date": (pl.Int32, ">i4"), "timestamptz": (pl.Int64, ">i8")}
-
-
-def _pg_binary_kinds(table: Table, frame: pl.DataFrame) -> list[tuple[str, str]] | None:
-    """The wire type of each of ``frame``'s columns (as ``_pg_binary_layout``'s, ``text`` for a
-    text column) for ``_pg_binary_records``, which takes nulls and any number of short texts; or
-    None (then CSV): a type it does not write, or a text longer than ``_PG_BINARY_TEXT_MAX``."""
-    from sqlalchemy import BigInteger, Boolean, Date, DateTime, Enum, Integer, SmallInteger, String
-
-    kinds, width = [], 2
-    for name, dtype in frame.schema.items():
-        t = table.c[name].type
-        null = dtype == pl.Null
-        if isinstance(t, BigInteger) and (null or dtype.is_integer()):
-            kind = ">i8"
-        elif isinstance(t, SmallInteger) and (null or dtype.is_integer()):
-            kind = ">i2"
-        elif isinstance(t, Integer) and (null or dtype.is_integer()):
-            kind = ">i4"
-        elif isinstance(t, Boolean) and (null or dtype == pl.Boolean):
-            kind = "u1"
-        elif isinstance(t, Date) and (null or dtype == pl.Date):
-            kind = "date"
-        elif isinstance(t, DateTime) and t.timezone and (
-                null or (isinstance(dtype, pl.Datetime) and dtype.time_zone)):
-            kind = "timestamptz"
-        elif isinstance(t, String) and not isinstance(t, Enum) and (null or dtype == pl.String):
-            longest = 0 if null or frame.height == 0 else (frame.get_column(name).str.len_bytes().max() or 0)
-            if longest > _PG_BINARY_TEXT_MAX:
-                return None
-            kinds.append((name, "text"))
-            width += 4 + longest
-            continue
-        else:
-            return None
-        kinds.append((name, kind))
-        width += 4 + int(_PG_FIXED[kind][1][-1])
-    return kinds if width <= _PG_BINARY_ROW_MAX else None
-
-
-def _pg_binary_records(frame: pl.DataFrame, kinds: list[tuple[str, str]]):
-    """``frame``'s rows as binary COPY tuples (columns in ``kinds``' order), nulls and texts of any
-    length allowed: every field is laid out at its column's widest in one byte matrix (a row a
-    line), with a mask of the bytes that are really there (not a null's value, not past a text's
-    end); the masked matrix, read row after row, is the COPY data."""
-    import numpy as np
-
-    m = frame.height
-    blocks = [np.broadcast_to(np.array([len(kinds)], ">i2").view(np.uint8), (m, 2))]
-    present = [np.ones((m, 2), bool)]
-    for name, kind in kinds:
-        s = frame.get_column(name)
-        null = s.is_null().to_numpy()
-        if kind == "text":
-            s = s.cast(pl.String).fill_null("")
-            size = s.str.len_bytes().to_numpy().astype(np.int64)
-            width = int(size.max()) if m else 0
-            block = np.zeros((m, 4 + width), np.uint8)
-            block[:, :4] = np.where(null, -1, size).astype(">i4").view(np.uint8).reshape(m, 4)
-            data = np.frombuffer(s.str.join("").item().encode("utf-8"), np.uint8) if m else np.zeros(0, np.uint8)
-            if data.size:
-                row = np.repeat(np.arange(m), size)
-                start = np.repeat(np.cumsum(size) - size, size)
-                block[row, 4 + np.arange(data.size) - start] = data
-            mask = np.ones((m, 4 + width), bool)
-            mask[:, 4:] = np.arange(width) < size[:, None]
-        else:
-            physical, wire = _PG_FIXED[kind]
-            if s.dtype == pl.Null:
-                values = np.zeros(m, wire)
-            elif kind == "date":
-                values = (s.to_physical().fill_null(0).to_numpy() - _PG_EPOCH_DAYS).astype(wire)
-            elif kind == "timestamptz":
-                values = (s.dt.cast_time_unit("us").to_physical().fill_null(0).to_numpy() - _PG_EPOCH_US).astype(wire)
-            else:  # out of the column's range: an error here, not a value wrapped around
-                values = s.cast(physical, strict=True).fill_null(0).to_numpy().astype(wire)
-            width = values.dtype.itemsize
-            block = np.empty((m, 4 + width), np.uint8)
-            block[:, :4] = np.where(null, -1, width).astype(">i4").view(np.uint8).reshape(m, 4)
-            block[:, 4:] = values.view(np.uint8).reshape(m, width)
-            mask = np.ones((m, 4 + width), bool)
-            mask[null, 4:] = False
-        blocks.append(block)
-        present.append(mask)
-    return np.concatenate(blocks, axis=1)[np.concatenate(present, axis=1)]
 
 
 # A bulk insert of at least this many rows that also outnumbers the rows already stored drops the
