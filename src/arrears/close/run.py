@@ -42,6 +42,11 @@ from arrears.store.bulk import ArrowReader, insert_frame, write_changed
 from arrears.store.db import require_current
 
 _SQLITE_CACHE_KIB = 1_000_000
+# From this many loans to step, the day steps them in this many parts, so that the first part's
+# writes begin while the next part is stepped (PostgreSQL: the server writes on its own core while
+# Polars steps on the other). Not on SQLite, where writing binds every value in Python.
+_PARTS_FROM = {"postgresql": 20_000}
+_STEP_PARTS = 2
 T = TypeVar("T")
 
 
@@ -136,14 +141,16 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         # The terms and the loans' state on the second reader while the first reads the open
         # instalments, the longest read.
         terms_later = beside.submit(lambda: (io.read_terms(rd2, rd2.keys("_close_touched", touched), products),
-                                             io.read_loan_states(rd2, rd2.keys("_close_part", part))))
+                                             io.read_loan_states(rd2, rd2.keys("_close_part", part)),
+                                             io.read_applied_reversals(rd2, day)))
         open_inst = io.read_instalments(rd, rd.keys("_close_part", part), open_on=day)
         whole_book = io.read_book(rd, rd.keys("_close_whole", whole)) if not whole.is_empty() else None
         # The due loans' watch rows are read already; only the others touched (by a fact) are left.
         others = touched.filter(~touched.is_in(due_watch["loan_id"].implode()))
         old_watch = pl.concat([due_watch, io.read_watch(rd, rd.keys("_close_watch", others))])
         parallel = beside.parallel
-        all_terms, part_loans = terms_later.result()
+        all_terms, part_loans, reversals = terms_later.result()
+        facts = pl.concat([facts, reversals])
         terms = all_terms.filter(
             (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day)))
         stored = Book(part_loans, open_inst)
@@ -174,40 +181,57 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
     adjustments = decisions.select(adj_rules.ADJUSTMENTS.names())
     pauses = adj_rules.pauses(adjustments)
     redo = redo_ids.to_list()
-    if redo:
-        sub = terms.filter(pl.col("loan_id").is_in(redo_ids.implode()))
-        hist = replay(sub, schedule.filter(pl.col("loan_id").is_in(redo_ids.implode())),
-                      effective.filter(pl.col("loan_id").is_in(redo_ids.implode())),
-                      yesterday, schemes, adjustments.filter(pl.col("loan_id").is_in(redo_ids.implode())))
-        io.replace_history(conn, redo, hist.allocations, hist.transitions, hist.movements)
-        book = Book(
-            pl.concat([book.loans.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.loans]),
-            pl.concat([book.inst.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.inst]),
-        )
-    if not fresh.is_empty():
-        fl, fi = initial_state(fresh, schedule.join(fresh.select("loan_id"), on="loan_id"))
-        book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
-    result = step(book, terms, effective.filter(pl.col("paid_on") == day), day, schemes,
-                  adjustments.filter(pl.col("effective_on") == day), pauses)
-    out = result.book
-    if not taken_on.is_empty():
-        # Taken over today: the other system's balances are the state at the end of today.
-        tl, ti = takeon_state(taken_on, schedule.join(taken_on.select("loan_id"), on="loan_id"), schemes)
-        out = Book(pl.concat([out.loans, tl]), pl.concat([out.inst, ti]))
     _fault("before-write", day)
-
-    def write_state() -> None:
-        _save(conn, stored, out)
-        io.append_history(conn, result.allocations, result.transitions, result.movements)
-
-    # The state and the history are written on a thread of their own while this one computes the
-    # loans' next quiet spans and the snapshot (Polars, outside the GIL): the database works on one
-    # core while Polars works on the other. One connection and one transaction still: nothing else
-    # uses the connection until those writes are done, and ``_Beside`` waits for them, even when the
-    # computing fails, before the transaction ends.
-    with _Beside(parallel) as beside:
-        writing = beside.submit(write_state)
+    # Every write of the day goes through one queue, in order, on a thread of its own (``_Writes``):
+    # the database works on one core while Polars computes on the other. One connection and one
+    # transaction still: only that thread uses the connection until the queue is drained, and the
+    # queue is drained, even when the computing fails, before the transaction ends. What does not
+    # depend on the step (the facts marked applied, the promises) is written while it runs.
+    with _Writes(parallel) as writes:
+        writes.submit(io.mark_applied, conn, t.payments, "payment_id", applied_payments["payment_id"].to_list(), day)
+        writes.submit(io.mark_applied, conn, t.adjustments, "adjustment_id",
+                      applied_decisions["adjustment_id"].to_list(), day)
+        writes.submit(_decide_promises, conn, day, redo_ids, effective)
+        if redo:
+            sub = terms.filter(pl.col("loan_id").is_in(redo_ids.implode()))
+            hist = replay(sub, schedule.filter(pl.col("loan_id").is_in(redo_ids.implode())),
+                          effective.filter(pl.col("loan_id").is_in(redo_ids.implode())),
+                          yesterday, schemes, adjustments.filter(pl.col("loan_id").is_in(redo_ids.implode())))
+            writes.submit(io.replace_history, conn, redo, hist.allocations, hist.transitions, hist.movements)
+            book = Book(
+                pl.concat([book.loans.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.loans]),
+                pl.concat([book.inst.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.inst]),
+            )
+        if not fresh.is_empty():
+            fl, fi = initial_state(fresh, schedule.join(fresh.select("loan_id"), on="loan_id"))
+            book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
+        # The touched loans are stepped in parts (each loan's step is its own): each part's state
+        # and history are written while this thread steps the next one, then computes the loans'
+        # next quiet spans and the snapshot.
+        todays, todays_adjustments = effective.filter(pl.col("paid_on") == day), adjustments.filter(
+            pl.col("effective_on") == day)
+        results = []
+        for ids in _parts(book.loans["loan_id"], _PARTS_FROM.get(conn.dialect.name)):
+            part, part_stored = book, stored
+            if ids is not None:
+                part = Book(book.loans.filter(pl.col("loan_id").is_in(ids.implode())),
+                            book.inst.filter(pl.col("loan_id").is_in(ids.implode())))
+                part_stored = Book(stored.loans.filter(pl.col("loan_id").is_in(ids.implode())),
+                                   stored.inst.filter(pl.col("loan_id").is_in(ids.implode())))
+            r = step(part, terms, todays, day, schemes, todays_adjustments, pauses)
+            writes.submit(_save, conn, part_stored, r.book)
+            writes.submit(io.append_history, conn, r.allocations, r.transitions, r.movements)
+            results.append(r)
+        out = Book(pl.concat([r.book.loans for r in results]), pl.concat([r.book.inst for r in results]))
+        movements = pl.concat([r.movements for r in results])
+        if not taken_on.is_empty():
+            # Taken over today: the other system's balances are the state at the end of today.
+            tl, ti = takeon_state(taken_on, schedule.join(taken_on.select("loan_id"), on="loan_id"), schemes)
+            writes.submit(_save, conn, Book(stored.loans.clear(), stored.inst.clear()), Book(tl, ti))
+            out = Book(pl.concat([out.loans, tl]), pl.concat([out.inst, ti]))
         watch = quiet_rules.watch(out, terms, day, schemes, pauses)
+        writes.submit(lambda: write_changed(conn, t.loan_watch, _changed_rows(watch, old_watch, ["loan_id"]).sort("loan_id"),
+                                            _compared(watch, ["loan_id"])))
         # The quiet loans' part of the snapshots: today's as counted ahead, less the loans a fact
         # touched before their quiet span ended; those spans are taken back from the coming days,
         # and the new spans of today's loans added to them.
@@ -215,32 +239,13 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         taken_back = quiet_totals(old_watch, day, horizon)
         added = quiet_totals(watch, day + dt.timedelta(days=1), horizon)
         quiet_today = _plus(quiet_ahead.filter(pl.col("day") == day), taken_back.filter(pl.col("day") == day), -1)
+        writes.submit(io.save_quiet_stocks, conn, day, _plus(_plus(quiet_ahead.filter(pl.col("day") > day), added, 1),
+                                                            taken_back.filter(pl.col("day") > day), -1))
         # Portfolio-wide figures come after the step, from its outputs (the step itself has none),
         # and the quiet loans' part counted ahead in quiet_stocks.
-        snapshot = portfolio_snapshot(out.loans, out.inst, terms, result.movements, day, quiet=quiet_today)
-        writing.result()
-    write_changed(conn, t.loan_watch, _changed_rows(watch, old_watch, ["loan_id"]).sort("loan_id"),
-                  _compared(watch, ["loan_id"]))
-    io.save_quiet_stocks(conn, day, _plus(_plus(quiet_ahead.filter(pl.col("day") > day), added, 1),
-                                          taken_back.filter(pl.col("day") > day), -1))
-    # Promises: kept or broken from the payments that count; re-decided when their loan was re-derived.
-    promises = io.load_promises(conn, open_or=redo)
-    if not promises.is_empty():
-        todo = promises.filter((pl.col("status") == "open") | pl.col("loan_id").is_in(redo))
-        counted = effective
-        missing = todo.join(facts.select("loan_id").unique(), on="loan_id", how="anti")["loan_id"].unique().to_list()
-        if missing:
-            counted = pl.concat([effective, pay.effective(io.load_payments(conn, missing))])
-        decided = decide(todo.select(PROMISES.names()), counted, day)
-        changed = decided.join(todo.select("promise_id", "status", "decided_on", "paid_toward"),
-                               on="promise_id", suffix="_was").filter(
-            (pl.col("status") != pl.col("status_was")) | ~pl.col("decided_on").eq_missing(pl.col("decided_on_was"))
-            | (pl.col("paid_toward") != pl.col("paid_toward_was")))
-        io.save_promise_outcomes(conn, changed)
-    insert_frame(conn, t.portfolio_snapshots, snapshot)
+        snapshot = portfolio_snapshot(out.loans, out.inst, terms, movements, day, quiet=quiet_today)
+        writes.submit(insert_frame, conn, t.portfolio_snapshots, snapshot)
     _fault("before-commit", day)
-    io.mark_applied(conn, t.payments, "payment_id", applied_payments["payment_id"].to_list(), day)
-    io.mark_applied(conn, t.adjustments, "adjustment_id", applied_decisions["adjustment_id"].to_list(), day)
     seconds = time.perf_counter() - started
     conn.execute(t.closed_days.insert(), [{
         "day": day, "closed_at": dt.datetime.now(dt.timezone.utc), "loans_stepped": out.loans.height,
@@ -275,6 +280,75 @@ class _Beside:
         done: Future[T] = Future()
         done.set_result(fn(*args))
         return done
+
+
+class _Writes:
+    """The day's writes, in the order submitted, on one thread of their own beside the caller's
+    (``_Beside``'s rule: only where the readers had connections of their own; else each runs at
+    once, in the caller's thread). Once one fails the rest are skipped (the transaction is lost
+    anyway); leaving the block waits for them all and raises the first failure, so nothing uses
+    the connection after it and no error goes unseen."""
+
+    def __init__(self, parallel: bool) -> None:
+        self._beside = _Beside(parallel)
+        self._done: list[Future] = []
+        self._failed = False
+
+    def __enter__(self) -> _Writes:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self._beside.__exit__(exc_type, *exc)
+        if exc_type is None:
+            for f in self._done:
+                f.result()
+
+    def submit(self, fn: Callable[..., object], *args) -> None:
+        def run() -> None:
+            if self._failed:
+                return
+            try:
+                fn(*args)
+            except BaseException:
+                self._failed = True
+                raise
+
+        try:
+            self._done.append(self._beside.submit(run))
+        except BaseException:
+            # Run at once (no thread of its own): the error is the caller's now.
+            self._failed = True
+            raise
+
+
+def _decide_promises(conn: Connection, day: dt.date, redo_ids: pl.Series, effective: pl.DataFrame) -> None:
+    """Promises: kept or broken from the payments that count; re-decided when their loan was
+    re-derived. The day's facts hold every payment only of the re-derived loans (the others' are
+    today's and not yet applied ones): the payments of the other loans with a promise are read."""
+    promises = io.load_promises(conn, open_or=redo_ids.to_list())
+    if promises.is_empty():
+        return
+    todo = promises.filter((pl.col("status") == "open") | pl.col("loan_id").is_in(redo_ids.implode()))
+    others = todo.filter(~pl.col("loan_id").is_in(redo_ids.implode()))["loan_id"].unique().sort().to_list()
+    counted = effective.filter(pl.col("loan_id").is_in(redo_ids.implode()))
+    if others:
+        counted = pl.concat([counted, pay.effective(io.load_payments(conn, others))])
+    decided = decide(todo.select(PROMISES.names()), counted, day)
+    changed = decided.join(todo.select("promise_id", "status", "decided_on", "paid_toward"),
+                           on="promise_id", suffix="_was").filter(
+        (pl.col("status") != pl.col("status_was")) | ~pl.col("decided_on").eq_missing(pl.col("decided_on_was"))
+        | (pl.col("paid_toward") != pl.col("paid_toward_was")))
+    io.save_promise_outcomes(conn, changed)
+
+
+def _parts(ids: pl.Series, start: int | None) -> list[pl.Series | None]:
+    """``ids`` cut into ``_STEP_PARTS`` runs of consecutive keys (each part's writes visit the
+    tables' pages in key order), or ``[None]``: one part, all of them (fewer than ``start``)."""
+    if start is None or ids.len() < max(start, _STEP_PARTS):
+        return [None]
+    ids = ids.sort()
+    size = -(-ids.len() // _STEP_PARTS)
+    return [ids.slice(i, size) for i in range(0, ids.len(), size)]
 
 
 def _plus(a: pl.DataFrame, b: pl.DataFrame, sign: int) -> pl.DataFrame:

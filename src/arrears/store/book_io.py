@@ -186,14 +186,26 @@ def _without(table, *names: str) -> list[str]:
 
 
 def read_unapplied_payments(rd: ArrowReader, day: dt.date) -> pl.DataFrame:
-    """Every payment of the loans that have a payment the close of ``day`` takes into the book: not
-    yet applied, and paid by ``day`` or a reversal (their reversals and the payments those reverse
-    are on the same loan). Payments dated later wait for their day: a catch-up after a bulk import
-    reads each loan's payments on the days it has one, not on every day."""
+    """The payments the close of ``day`` takes into the book: not yet applied, and paid by ``day``
+    or a reversal. Payments dated later wait for their day: a catch-up after a bulk import reads
+    each loan's payments on the days it has one, not on every day. The reversals already applied
+    that such a payment may have are read by ``read_applied_reversals``; the payments already
+    applied are not read (their part is in the stored state; a loan re-derived, or with a promise
+    to decide, has all its payments read then)."""
     cols = _without(t.payments, "recorded_at")
-    sql = (f"SELECT {rd.columns(t.payments, 'p', cols)} FROM payments p WHERE p.loan_id IN "
-           f"(SELECT loan_id FROM payments WHERE applied_by_close IS NULL AND (paid_on <= {_d(day)} "
-           "OR reverses IS NOT NULL))")
+    sql = (f"SELECT {rd.columns(t.payments, 'p', cols)} FROM payments p WHERE p.applied_by_close IS NULL "
+           f"AND (p.paid_on <= {_d(day)} OR p.reverses IS NOT NULL)")
+    return _payments_frame(rd.frame(sql, {c: _schema_of(t.payments)[c] for c in cols}))
+
+
+def read_applied_reversals(rd: ArrowReader, day: dt.date) -> pl.DataFrame:
+    """The reversals already taken into the book on the loans with a payment the close of ``day``
+    takes in (``read_unapplied_payments``): a payment dated ahead may have been reversed before its
+    day came, and then it counts for nothing (a reversal and its payment are on the same loan)."""
+    cols = _without(t.payments, "recorded_at")
+    sql = (f"SELECT {rd.columns(t.payments, 'p', cols)} FROM payments p WHERE p.reverses IS NOT NULL "
+           "AND p.applied_by_close IS NOT NULL AND p.loan_id IN "
+           f"(SELECT loan_id FROM payments WHERE applied_by_close IS NULL AND paid_on <= {_d(day)})")
     return _payments_frame(rd.frame(sql, {c: _schema_of(t.payments)[c] for c in cols}))
 
 
