@@ -647,7 +647,7 @@ def mode_touched(args: argparse.Namespace) -> None:
     for i, r in enumerate(runs):
         print(f"{i + 1:<5} {r.seconds:>8.2f} {r.cpu:>7.2f} {args.n / r.seconds:>13,.0f} {touched / r.seconds:>11,.0f} "
               f"{r.rss_before_mb:>14,.0f} {r.peak_rss_mb:>12,.0f}")
-    print("where the time goes (seconds, all runs together):")
+    print("where the time goes (seconds a run, the mean of the runs):")
     for name in phases:  # in this order: the trial step is part of the watch
         print(f"  {name:<28} {spent.get(name, 0.0) / len(runs):>7.2f} a run")
 
