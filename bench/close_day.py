@@ -963,18 +963,9 @@ def _close_in_child(url: str, day: dt.date, profile_to: str | None, full: bool =
 
     phases: dict[str, float] = {}
 
-    def wrap(name: str, fn):
-        def timed(*a, **k):
-            start = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
-        return timed
-
     for name, (module, attr) in PHASES.items():
         mod = importlib.import_module(module)
-        setattr(mod, attr, wrap(name, getattr(mod, attr)))
+        setattr(mod, attr, _timed(getattr(mod, attr), name, phases))
     engine = make_engine(url)
     if full:
         with engine.begin() as conn:

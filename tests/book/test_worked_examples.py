@@ -359,6 +359,15 @@ def test_d_payoff_mid_period_with_capped_interest():
     assert v.inst["interest"].to_list() == [3_781] and v.inst["paid_interest"].to_list() == [3_781]
 
 
+def _capped_loan_prepaid():
+    """The 15% bullet loan under the 13.8% cap on a reduce_term product, with all its principal
+    (1,000,000, short of the 1,003,781 payoff) paid on 2024-03-11."""
+    product = Product("cnp_rt", calendar="CN", cap="cn_private_4lpr", prepayment="reduce_term")
+    loan = make_loan(product, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
+                     disbursed=D(2024, 3, 1), lender_type="private")
+    return loan, pays(("p1", 1_000_000, D(2024, 3, 11)))
+
+
 def test_d_cap_after_a_prepayment_counts_only_the_interest_still_accruing():
     # The 15% loan above on a reduce_term product; on 2024-03-11 the borrower pays 1,000,000, all the
     # principal but short of the payoff (1,003,781): the interest earned, 3,781 net of the cap, is
@@ -369,10 +378,7 @@ def test_d_cap_after_a_prepayment_counts_only_the_interest_still_accruing():
     # 03-12 .. 03-31. (It once spread the whole 3,828, interest already earned and paid included,
     # over the period: 127,600,000 a day, 126,170,472 of it "capped", twenty times the loan's
     # remaining interest.)
-    product = Product("cnp_rt", calendar="CN", cap="cn_private_4lpr", prepayment="reduce_term")
-    loan = make_loan(product, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
-                     disbursed=D(2024, 3, 1), lender_type="private")
-    payments = pays(("p1", 1_000_000, D(2024, 3, 11)))
+    loan, payments = _capped_loan_prepaid()
     v = View(loan, payments, D(2024, 3, 11))
     assert v.alloc_rows(D(2024, 3, 11)) == [("interest", 1, 3_781), ("principal", 0, 996_219)]
     assert (v.capped_micro, v.principal_outstanding) == (328_844_750, 3_781)
@@ -389,10 +395,7 @@ def test_d_interest_capped_before_a_prepayment_is_not_taken_off_the_rebuilt_peri
     # 331,587,510 -> 332, less the 329 already recorded, 3; so 47 - 3 = 44 is due
     # (~ 3,781 x 13.8% x 30/365 = 42.9, the capped rate on what was left). It was once 0: the 329
     # stayed set aside and came off the rebuilt period's 47 as well.
-    product = Product("cnp_rt", calendar="CN", cap="cn_private_4lpr", prepayment="reduce_term")
-    loan = make_loan(product, rate="0.15", term=1, frequency="days", period_days=30, method="bullet",
-                     disbursed=D(2024, 3, 1), lender_type="private")
-    payments = pays(("p1", 1_000_000, D(2024, 3, 11)))
+    loan, payments = _capped_loan_prepaid()
     v = View(loan, payments, D(2024, 3, 11))
     assert (v.interest_capped_posted, v.accrued_interest, v.total_outstanding) == (329, 0, 3_781)
     v = View(loan, payments, D(2024, 3, 31))
