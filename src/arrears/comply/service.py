@@ -32,18 +32,25 @@ class CheckReport:
     decisions: pl.DataFrame
 
 
-def _utc_text(column: str) -> pl.Expr:
-    """As ``audit.chain.utc_text`` writes an instant: microseconds, ``+00:00``."""
-    return pl.col(column).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+def _utc_text(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """As ``audit.chain.utc_text`` writes an instant: microseconds, ``+00:00``. Each distinct instant
+    is formatted once and looked up: a batch's instants are few (planned on a minute grid, windows
+    on local day boundaries; 6,000 for 800,000 at 200,000 actions), and formatting is what costs
+    (a quarter of the time)."""
+    instants = frame.get_column(column).unique()
+    return pl.col(column).replace_strict(
+        instants, instants.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"),
+        default=None, return_dtype=pl.String)
 
 
 def audit_records(decisions: pl.DataFrame, kind: str, extra: dict | None = None) -> pl.DataFrame:
     """One audit record per decision (``audit.chain.TEXT_RECORD``): ``rules`` a JSON list of rule
     ids and ``payload`` canonical JSON (sorted keys, no whitespace; absent values are null)."""
     fields = {
-        "action": pl.col("action"), "allowed_end": _utc_text("allowed_end"), "allowed_start": _utc_text("allowed_start"),
-        "channel": pl.col("channel"), "end": _utc_text("end"), "explanation": pl.col("explanation"),
-        "party": pl.col("party"), "start": _utc_text("start"), "template_id": pl.col("template_id"),
+        "action": pl.col("action"), "allowed_end": _utc_text(decisions, "allowed_end"),
+        "allowed_start": _utc_text(decisions, "allowed_start"), "channel": pl.col("channel"),
+        "end": _utc_text(decisions, "end"), "explanation": pl.col("explanation"), "party": pl.col("party"),
+        "start": _utc_text(decisions, "start"), "template_id": pl.col("template_id"),
         **{k: pl.lit(v) for k, v in (extra or {}).items()},
     }
     payload = pl.struct(*(fields[k].alias(k) for k in sorted(fields))).struct.json_encode()
