@@ -34,7 +34,7 @@ from arrears.audit.retention import (
 )
 from arrears.audit.seal import Seal, seal_hmac
 from arrears.audit.verify import Problem, Segment, check_against_seal, check_segment
-from arrears.store.bulk import insert_frame, insert_frames_staged, stageable
+from arrears.store.bulk import insert_frame, insert_frames_staged, insert_stream_staged, stageable
 from arrears.store.tables import audit_log, audit_seals
 
 _SCHEMA = {
@@ -150,24 +150,30 @@ def _chained(partition: str, records: pl.DataFrame, day: dt.date, last: Any, rec
 def _append_stream(conn: Connection, day: dt.date, segments: Iterable[tuple[str, pl.DataFrame]],
                    recorded_at: dt.datetime, rows: int) -> int:
     """``append_frames`` for segments that come one by one: each is chained as it arrives (while its
-    producer works on the next), and written then, or, on the staged path, all at once at the end."""
+    producer works on the next) and written then; on SQLite's staged path through
+    ``store.bulk.insert_stream_staged``, so that only the borrower index is left for the end."""
     _refuse_sealed(conn, day)
-    staged = stageable(conn, rows)
     seen: set[str] = set()
-    chained: list[pl.DataFrame] = []
-    written = 0
-    for partition, records in segments:
-        if partition in seen:
-            raise ValueError(f"partition {partition!r} given twice in one append")
-        seen.add(partition)
-        if records.is_empty():
-            continue
-        part = _chained(partition, records, day, _last_of(conn, partition, day), recorded_at)
-        if staged:
-            chained.append(part)
-        else:
-            written += _insert_chained(conn, partition, day, part, recorded_at)
-    return written + (_append_staged(conn, day, chained, recorded_at) if chained else 0)
+
+    def chained() -> Iterator[tuple[str, pl.DataFrame]]:
+        for partition, records in segments:
+            if partition in seen:
+                raise ValueError(f"partition {partition!r} given twice in one append")
+            seen.add(partition)
+            if not records.is_empty():
+                yield partition, _chained(partition, records, day, _last_of(conn, partition, day), recorded_at)
+
+    if stageable(conn, rows):
+        raw = conn.connection.driver_connection
+        kept = raw.execute("PRAGMA cache_size").fetchone()[0]
+        raw.execute(f"PRAGMA cache_size = {-_BIG_CACHE_KIB}")  # as in ``_insert_chained``
+        try:
+            written = insert_stream_staged(conn, audit_log, (part for _, part in chained()), rows)
+        finally:
+            raw.execute(f"PRAGMA cache_size = {int(kept)}")
+        if written is not None:
+            return written
+    return sum(_insert_chained(conn, partition, day, part, recorded_at) for partition, part in chained())
 
 
 def _append_staged(conn: Connection, day: dt.date, chains: Sequence[pl.DataFrame], recorded_at: dt.datetime) -> int:

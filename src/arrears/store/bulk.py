@@ -306,6 +306,92 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
     return True
 
 
+_STAGE_SLOTS = 8  # staging files attached at once: SQLite attaches at most 10 databases by default
+
+
+def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.DataFrame], rows: int) -> int | None:
+    """``insert_frames_staged`` for one table whose rows come in parts, each produced while the one
+    before it is written (the audit rows of one jurisdiction chained while the compliance engine
+    decides the next): each part is staged through ADBC into a staging file of its own and copied
+    with ``INSERT ... SELECT`` into the command's transaction as it arrives, so at the end only the
+    indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
+    (for ``stageable`` and the indexes). Returns the number of rows written, or None, having
+    consumed nothing, when the load cannot be staged (see ``stageable``); the caller inserts the
+    usual way.
+
+    SQLite cannot ATTACH inside a transaction, so the staging files are created empty and attached
+    before it begins; a file is written by ADBC (its own connection) before the command's
+    connection first reads it, and a database is locked only once the transaction reads it, so the
+    two never wait for each other. Parts beyond the files are gathered and copied through the last
+    file after the stream ends. Everything is in the one transaction: a failure or a crash leaves no
+    row. Rows should come in primary-key order, part after part (each part is sorted if it is not):
+    the copy then appends to the table's B-tree. A table with foreign keys is refused (their
+    set-wise check is ``insert_frames_staged``'s)."""
+    if table.foreign_key_constraints:
+        raise ValueError(f"{table.name}: a streamed staged load checks no foreign keys")
+    if not stageable(conn, rows):
+        return None
+    import os
+    import tempfile
+
+    url = conn.engine.url
+    raw = conn.connection.driver_connection
+    info = conn.connection.info
+    _detach_on_checkin(conn.engine)
+    stages: list[tuple[str, str]] = []
+    info.setdefault("arrears_stages", [])
+    folder = os.path.dirname(os.path.abspath(url.database))
+    for i in range(_STAGE_SLOTS):
+        fd, path = tempfile.mkstemp(prefix="arrears-stage-", suffix=".db", dir=folder)
+        os.close(fd)
+        try:
+            raw.execute(f"ATTACH DATABASE ? AS {_STAGE}_{i}", (path,))
+        except BaseException:
+            os.unlink(path)
+            raise
+        stages.append((f"{_STAGE}_{i}", path))
+        info["arrears_stages"].append(stages[-1])  # detached and removed at check-in, whatever happens
+    indexes: list = []
+    written = 0
+
+    def copy(slot: int, frame: pl.DataFrame) -> None:
+        nonlocal indexes, written
+        import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+        alias, path = stages[slot]
+        frame = _in_key_order(table, frame.select([c for c in frame.columns if c in table.c]))
+        # A throwaway file (the transaction it feeds is what must survive a crash): no journal, no fsync.
+        with adbc_sqlite.connect(path, autocommit=True) as stage, stage.cursor() as cur:
+            for pragma in ("journal_mode = OFF", "synchronous = OFF"):
+                cur.execute(f"PRAGMA {pragma}")
+                cur.fetchall()
+            cur.adbc_ingest(table.name, _sqlite_text(frame).to_arrow(), mode="create")
+        if not raw.in_transaction:
+            raw.execute("BEGIN")
+            indexes = sorted(table.indexes, key=lambda ix: ix.name) if _outnumbers(conn, table, rows) else []
+            for ix in indexes:
+                ix.drop(conn)
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        raw.execute(f'INSERT INTO main."{table.name}" ({columns}) SELECT {columns} FROM {alias}."{table.name}"')
+        written += frame.height
+
+    slot = 0
+    rest: list[pl.DataFrame] = []
+    for frame in frames:
+        if frame.is_empty():
+            continue
+        if slot < _STAGE_SLOTS - 1:
+            copy(slot, frame)
+            slot += 1
+        else:
+            rest.append(frame)
+    if rest:
+        copy(_STAGE_SLOTS - 1, pl.concat(rest, how="diagonal_relaxed"))
+    for ix in indexes:
+        ix.create(conn)
+    return written
+
+
 def insert_frames_referring(conn: Connection, loads: Sequence[tuple[Table, pl.DataFrame]]) -> None:
     """Insert each frame into its table (``insert_frame``), their foreign keys checked set-wise on
     PostgreSQL where the session may do so.
@@ -463,10 +549,17 @@ def _detach_on_checkin(engine) -> None:
             return
         path = record.info.pop("arrears_stage", None)
         checked = record.info.pop("arrears_foreign_keys", False)
-        if path is None:
-            return
+        stages = record.info.pop("arrears_stages", [])  # ``insert_stream_staged``'s
         import os
 
+        for alias, staged in stages:
+            try:
+                if dbapi_conn is not None:
+                    dbapi_conn.execute(f"DETACH DATABASE {alias}")
+            finally:
+                os.unlink(staged)
+        if path is None:
+            return
         try:
             if dbapi_conn is not None:
                 if checked:
