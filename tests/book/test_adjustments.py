@@ -187,6 +187,49 @@ def test_forbearance_pause_freezes_dpd_and_accrual():
     assert V(LOAN, PAID_1, D(2026, 4, 10), a).age == ("delinquent", 30, "30-59", D(2026, 3, 2))
 
 
+FORBEARANCE = adjs(("s1", "pause_start", D(2026, 3, 10), None, {"reason": "forbearance"}),
+                   ("e1", "pause_end", D(2026, 3, 20), None, {}))
+
+
+def test_paying_what_the_account_shows_under_a_freeze_pays_the_loan_off():
+    # The forbearance above: on 03-25 the account shows 943,442 owed (inst 2 91,680, penalty 545,
+    # principal not yet due 845,490, accrued 5,727 net of the frozen days' 4,091). Paying exactly
+    # that pays the loan off, whatever the product does with a prepayment. (The payoff once asked
+    # for the accrued interest net of the cap only, 9,818: the loan stayed open, on a
+    # reduce_term product with 4,091 of principal unpaid and delinquent by May, on
+    # hold_as_credit with everything held as credit.)
+    for prepayment in ("reduce_term", "hold_as_credit"):
+        loan = make_loan(Product(f"nocap_{prepayment}", cap="none", prepayment=prepayment))
+        assert V(loan, PAID_1, D(2026, 3, 25), FORBEARANCE).total_outstanding == 943_442
+        paid = pays(("p1", 91_680, D(2026, 2, 1)), ("p2", 943_442, D(2026, 3, 25)))
+        v = V(loan, paid, D(2026, 3, 25), FORBEARANCE)
+        assert (v.status, v.total_outstanding, v.credit) == ("paid_off", 0, 0), prepayment
+        got = v.history.allocations.filter(pl.col("day") == D(2026, 3, 25))
+        assert got.filter(pl.col("component") != "principal").select("component", "n", "amount").sort("n").rows() == [
+            ("penalty", 0, 545), ("interest", 2, 13_850), ("interest", 3, 5_727)], prepayment
+        # Inst 2's principal, then all the principal not yet due.
+        assert got.filter(pl.col("component") == "principal")["amount"].sum() == 77_830 + 845_490, prepayment
+
+
+def test_a_prepayment_of_all_principal_under_a_freeze_pays_the_earned_interest_net_of_it():
+    # On a reduce_term product, 03-25: 1,000 short of the 943,442 payoff. What is due is paid
+    # (inst 2, penalty 545), then the interest earned, net of the freeze: 5,727; then principal,
+    # 844,490, leaving 1,000. The frozen days' 4,091 is waived then (not at the due date as well),
+    # so inst 3 falls due on 04-01 with only the rebuilt period's interest on what was left:
+    # 1,000 x 1.5% = 15, and its 1,000 of principal. (The prepayment once took 9,818 of interest,
+    # frozen days included, and left 5,091 of principal.)
+    loan = make_loan(Product("nocap_reduce_term", cap="none", prepayment="reduce_term"))
+    paid = pays(("p1", 91_680, D(2026, 2, 1)), ("p2", 943_442 - 1_000, D(2026, 3, 25)))
+    v = V(loan, paid, D(2026, 3, 25), FORBEARANCE)
+    got = v.history.allocations.filter(pl.col("day") == D(2026, 3, 25)).select("component", "n", "amount").rows()
+    assert sorted(got) == sorted([("penalty", 0, 545), ("interest", 2, 13_850), ("principal", 2, 77_830),
+                                  ("interest", 3, 5_727), ("principal", 0, 844_490)])
+    assert (v.status, v.principal_outstanding, v.interest_frozen_posted) == ("current", 1_000, 4_091)
+    assert v.inst.filter(pl.col("n") == 3).select("paid_interest", "waived_interest").row(0) == (5_727, 4_091)
+    v = V(loan, paid, D(2026, 4, 1), FORBEARANCE)
+    assert (v.interest_due, v.total_outstanding) == (15, 1_015)
+
+
 # --------------------------------------------------------------------------- restructure
 
 

@@ -27,7 +27,9 @@ import polars as pl
 from arrears.book import schedule as sch
 from arrears.book.balances import (
     accrued_interest,
+    accrued_net,
     fees_outstanding,
+    interest_held,
     penalty_outstanding,
     post_held_interest,
     round_micro,
@@ -80,7 +82,8 @@ def allocate(
     act = (
         loans.lazy()
         .select("loan_id", "status", "credit", "penalty_micro", "penalty_paid", "penalty_waived",
-                "fees_micro", "fees_paid", "fees_waived", "interest_capped_micro", "interest_capped_posted")
+                "fees_micro", "fees_paid", "fees_waived", "interest_capped_micro", "interest_capped_posted",
+                "interest_frozen_micro", "interest_frozen_posted")
         .join(pay, on="loan_id", how="left")
         .with_columns(pl.col("paid_today").fill_null(0))
         .filter(((pl.col("credit") > 0) | (pl.col("paid_today") > 0)) & (pl.col("status") != "pending")
@@ -122,12 +125,17 @@ def allocate(
     ).select("loan_id", (pl.col("funds") - pl.col("spent").fill_null(0)).alias("left"))
 
     # What settles the rest of the loan today: interest accrued to date plus principal not yet due.
+    # ``accrued`` is what the account shows (``balances``' rule): what the cap or a freeze held back
+    # is not receivable. ``earned`` is net of the cap only: the rebuilt running period's floor, since
+    # a freeze's held interest is waived at the due date unless the prepayment settles it now.
     acc = accrued_interest(d, day).join(
-        open_.select("loan_id", "interest_capped_micro", "interest_capped_posted"), on="loan_id"
+        open_.select("loan_id", "status", "interest_capped_micro", "interest_capped_posted",
+                     "interest_frozen_micro", "interest_frozen_posted"), on="loan_id"
     ).select(
         "loan_id", "current_n",
+        accrued_net(pl.col("accrued_gross"), interest_held()).alias("accrued"),
         (pl.col("accrued_gross") - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")))
-        .clip(0).alias("accrued"),
+        .clip(0).alias("earned"),
     )
     future = d.filter(~pl.col("is_due") & (pl.col("unpaid_principal") > 0))
     rest = (
@@ -202,8 +210,12 @@ def allocate(
     inst = stop_interest(inst, payoff, day)
     if not prepay.is_empty():
         # The earned interest was paid net of the cap: what the cap held back is recorded now, so
-        # the due date does not take it again off the rebuilt period's interest still accruing.
-        loans, inst, _ = post_held_interest(loans, inst, prepay, day, frozen=False)
+        # the due date does not take it again off the rebuilt period's interest still accruing. So is
+        # a freeze's, when the earned interest (net of it) was paid; otherwise the running period
+        # keeps what it earned and the due date waives the frozen part, as without a prepayment.
+        settled = pl.col("earned_paid") > 0
+        loans, inst, _ = post_held_interest(loans, inst, prepay.filter(settled), day, frozen=True)
+        loans, inst, _ = post_held_interest(loans, inst, prepay.filter(~settled), day, frozen=False)
         inst = _rebuild(inst, prepay, act, acc.collect(engine=ENGINE), day)
 
     # --- apply to the loans, and attribute every allocation (and the credit left) to its source
@@ -246,7 +258,7 @@ def _rebuild(
     Interest already earned in the running period stays owed: a prepayment lowers the interest of
     the period from here on, it cannot un-earn what accrued before it arrived (otherwise paying a
     little less than the payoff would cost less than paying it)."""
-    earned = {lid: (n, a) for lid, n, a in acc.select("loan_id", "current_n", "accrued").iter_rows()}
+    earned = {lid: (n, a) for lid, n, a in acc.select("loan_id", "current_n", "earned").iter_rows()}
     ids = prepay["loan_id"].to_list()
     target = inst.filter(pl.col("loan_id").is_in(ids) & (pl.col("due_on") > day)).sort("loan_id", "n")
     info = {r["loan_id"]: r for r in act.filter(pl.col("loan_id").is_in(ids)).iter_rows(named=True)}
