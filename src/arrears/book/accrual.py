@@ -24,6 +24,7 @@ import polars as pl
 
 from arrears.book.balances import MICRO, unpaid_interest, unpaid_principal
 from arrears.book.frames import ENGINE
+from arrears.book.keys import join_instalments, key_type
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 
@@ -76,7 +77,7 @@ def accrue(
         fee_day & unpaid_beyond_tolerance & pl.col("late_fee").is_not_null()
         & (pl.col("late_fees") < pl.col("late_fee_max_per_period").fill_null(1))
     )
-    frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], pl.String)
+    frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], key_type(loans))
     i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
     # Read by both results below: materialised once.
     i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due")).collect(engine=ENGINE).lazy()
@@ -185,7 +186,7 @@ def accrue(
     # When max_total leaves room for only part of the fees, the count still rises: the instalment
     # has drawn its late fee, however much of it the total allowed.
     inst = (
-        inst.lazy().join(charged.lazy(), on=["loan_id", "n"], how="left")
+        join_instalments(inst, charged)
         .with_columns((pl.col("late_fees") + pl.col("charged").fill_null(False).cast(pl.Int64)).alias("late_fees"))
         .drop("charged")
     )

@@ -26,6 +26,7 @@ from arrears.book.balances import (
     unpaid_principal,
 )
 from arrears.book.frames import ENGINE
+from arrears.book.keys import key_type
 from arrears.book.products import bucket_labels
 from arrears.book.state import CLOSED, TRANSITIONS
 
@@ -58,7 +59,7 @@ def _paused(pauses: pl.DataFrame | None, per_loan: pl.DataFrame, day: dt.date) -
     from arrears.book.adjustments import paused_days
 
     if pauses is None or pauses.is_empty():
-        return pl.DataFrame(schema={"loan_id": pl.String, "paused": pl.Int64})
+        return pl.DataFrame(schema={"loan_id": key_type(per_loan), "paused": pl.Int64})
     since = per_loan.lazy().filter(pl.col("oldest_unpaid").is_not_null()).select(
         "loan_id", pl.col("oldest_unpaid").alias("since")).collect(engine=ENGINE)
     return paused_days(pauses, since, day)

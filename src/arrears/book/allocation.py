@@ -35,6 +35,7 @@ from arrears.book.balances import (
     with_dues,
 )
 from arrears.book.frames import ENGINE
+from arrears.book.keys import join_instalments, key_type, keyed
 from arrears.book.state import ALLOCATIONS
 
 _ORDER = {
@@ -92,7 +93,7 @@ def allocate(
               on="loan_id")
     ).collect(engine=ENGINE)
     if act.is_empty():
-        return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
+        return loans, inst, pl.DataFrame(schema=keyed(ALLOCATIONS, loans))
     open_ = act.lazy().filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"]))
     # Read by most of what follows: materialised once.
     d = with_dues(inst.lazy().join(open_.select("loan_id"), on="loan_id"), day).collect(engine=ENGINE).lazy()
@@ -116,7 +117,9 @@ def allocate(
         # Within a group, loan-level components (n = 0) come first; then instalments oldest first.
         .sort("loan_id", "k_group", "k_n", "k_rank")
     )
-    paid_due = _waterfall(due_items)
+    # Collected before the queries that read them, each once: a query built on another's plan
+    # computes it again (the waterfall was computed twice).
+    paid_due = _waterfall(due_items).collect(engine=ENGINE).lazy()
     left = act.lazy().select("loan_id", "funds").join(
         paid_due.group_by("loan_id").agg(pl.col("paid").sum().alias("spent")), on="loan_id", how="left"
     ).select("loan_id", (pl.col("funds") - pl.col("spent").fill_null(0)).alias("left"))
@@ -128,8 +131,8 @@ def allocate(
         "loan_id", "current_n",
         (pl.col("accrued_gross") - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")))
         .clip(0).alias("accrued"),
-    )
-    future = d.filter(~pl.col("is_due") & (pl.col("unpaid_principal") > 0))
+    ).collect(engine=ENGINE).lazy()
+    future = d.filter(~pl.col("is_due") & (pl.col("unpaid_principal") > 0)).collect(engine=ENGINE).lazy()
     rest = (
         open_.select("loan_id", "status", "prepayment", "residual_below")
         .join(future.group_by("loan_id").agg(pl.col("unpaid_principal").sum().alias("future_principal")),
@@ -139,8 +142,7 @@ def allocate(
         .with_columns(pl.col("future_principal").fill_null(0), pl.col("accrued").fill_null(0))
         .with_columns((pl.col("future_principal") + pl.col("accrued")).alias("rest"))
     )
-    # Collected one by one: ``pl.collect_all`` costs milliseconds a call, more than these take.
-    paid_due, acc, future, rest = (f.collect(engine=ENGINE).lazy() for f in (paid_due, acc, future, rest))
+    rest = rest.collect(engine=ENGINE).lazy()
     # Short of the payoff by less than the product's residual threshold still settles the loan: the
     # shortfall is written off after allocation (``step._write_off_residuals``), not chased.
     payoff = rest.filter(
@@ -191,7 +193,7 @@ def allocate(
         pl.col("paid").filter(pl.col("component") == "interest").sum().alias("pi"),
     )
     inst = (
-        inst.lazy().join(per_inst, on=["loan_id", "n"], how="left")
+        join_instalments(inst, per_inst)
         .with_columns(
             (pl.col("paid_principal") + pl.col("pp").fill_null(0)).alias("paid_principal"),
             (pl.col("paid_interest") + pl.col("pi").fill_null(0)).alias("paid_interest"),
@@ -266,7 +268,7 @@ def _rebuild(
     loan_col, n_col, p_less, i_less = c["loan_id"], c["n"], c["p_less"], c["i_less"]
     capped = c["interest_capped"]
     due, adjusted, p_left, i_left = c["due_on"], c["adjusted_due_on"], c["p_left"], c["i_left"]
-    upd_loan: list[str] = []
+    upd_loan: list = []
     upd_n: list[int] = []
     new_p: list[int] = []
     new_i: list[int] = []
@@ -295,13 +297,13 @@ def _rebuild(
             new_i.append(i + i_less[k] + capped[k])
         start = end
     upd = pl.DataFrame({"loan_id": upd_loan, "n": upd_n, "new_p": new_p, "new_i": new_i},
-                       schema={"loan_id": pl.String, "n": pl.Int32, "new_p": pl.Int64, "new_i": pl.Int64})
+                       schema={"loan_id": key_type(inst), "n": pl.Int32, "new_p": pl.Int64, "new_i": pl.Int64})
     return (
-        inst.join(upd, on=["loan_id", "n"], how="left")
+        join_instalments(inst, upd)
         .with_columns(pl.coalesce("new_p", "principal").alias("principal"),
                       pl.coalesce("new_i", "interest").alias("interest"))
         .drop("new_p", "new_i")
-    )
+    ).collect(engine=ENGINE)
 
 
 def _attribute(

@@ -1,0 +1,156 @@
+"""Integer loan keys inside the day step.
+
+The step's rules join, group and window on ``loan_id`` many times over the touched loans' rows,
+and hashing a string key costs about twice an integer one. So the step maps ``loan_id`` on entry to
+a dense integer key and back on exit; its signature and outputs stay in ``loan_id`` strings.
+
+The key is the rank of the id among the book's ids, so ordering by key is ordering by id: every
+sort in the rules gives the rows in the order it gave them on strings. The keys are local to one
+call (nothing global, nothing kept): the step stays a pure function of its arguments over any
+partition of the book.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+KEY = pl.UInt32
+
+
+@dataclass(frozen=True, slots=True)
+class LoanKeys:
+    ids: pl.Series
+    """The book's loan ids, sorted and unique: a loan's key is its position here."""
+
+    @classmethod
+    def of(cls, loans: pl.DataFrame) -> LoanKeys | None:
+        """The keys of ``loans``' ids, or None when an id is missing or repeated (no keys then)."""
+        ids = loans["loan_id"]
+        if ids.null_count():
+            return None
+        if not _strictly_increasing(ids):
+            ids = ids.unique().sort()
+            if ids.len() != loans.height:
+                return None
+        return cls(ids)
+
+    def encode(self, *frames: pl.DataFrame) -> list[pl.DataFrame] | None:
+        """``frames`` with ``loan_id`` as keys, or None when one names a loan outside the book.
+
+        All columns are cast at once: a cast builds the id-to-key map each time (a few tens of ms
+        for the close's touched loans), more than the rows themselves cost."""
+        ids = pl.concat([f["loan_id"] for f in frames])
+        keys = ids.cast(pl.Enum(self.ids), strict=False)
+        if keys.null_count() != ids.null_count():
+            return None
+        keys = keys.to_physical().cast(KEY)
+        out, at = [], 0
+        for f in frames:
+            k = keys.slice(at, f.height)
+            at += f.height
+            # Frames already in id order (the stored book is) are flagged so: Polars' sorted joins,
+            # group-bys and windows then skip hashing.
+            out.append(f.with_columns((k.set_sorted() if k.is_sorted() else k).alias("loan_id")))
+        return out
+
+    def decode(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with its keys back as ``loan_id`` strings."""
+        if frame.schema["loan_id"] != KEY:
+            return frame
+        return frame.with_columns(self.ids.gather(frame["loan_id"]).alias("loan_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class RowOrder:
+    """The step runs on the book in key order (Polars then joins, groups and windows without
+    hashing: about a quarter less CPU for the close's day); its results go back in the caller's.
+
+    ``loans`` / ``inst``: the caller's rows in key order, as positions (None: already in it)."""
+
+    loans: pl.Series | None
+    inst: pl.Series | None
+
+    @classmethod
+    def of(cls, loans: pl.DataFrame, inst: pl.DataFrame) -> RowOrder:
+        lk, ik = loans["loan_id"], inst["loan_id"]
+        return cls(
+            None if lk.flags["SORTED_ASC"] else lk.arg_sort(),
+            # Stable: a loan's instalments keep their order.
+            None if ik.flags["SORTED_ASC"] else inst.select(pl.arg_sort_by("loan_id", maintain_order=True)).to_series(),
+        )
+
+    def sort(self, loans: pl.DataFrame, inst: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if self.loans is not None:
+            loans = loans[self.loans].with_columns(pl.col("loan_id").set_sorted())
+        if self.inst is not None:
+            inst = inst[self.inst].with_columns(pl.col("loan_id").set_sorted())
+        return loans, inst
+
+    def restore_loans(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A frame with one row per loan in the order of the sorted loans, in the caller's order."""
+        if self.loans is None:
+            return frame
+        if frame.height != self.loans.len():
+            raise ValueError("restore_loans: not one row per loan")
+        return frame[self.loans.arg_sort()]
+
+    def restore_subset(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Rows of some loans, in the order of the sorted loans, in the caller's order of loans. The
+        keys are dense and unique, so the sorted loans' keys are 0..n-1: a key's caller row is
+        ``self.loans[key]``."""
+        if self.loans is None or frame.is_empty():
+            return frame
+        return frame[self.loans.gather(frame["loan_id"]).arg_sort()]
+
+    def restore_inst(self, inst: pl.DataFrame) -> pl.DataFrame:
+        """The instalments back in the caller's order, when the rules kept the rows. A restructure
+        adds rows and sorts them all by loan and number, which the key order already is."""
+        if self.inst is None or inst.height != self.inst.len():
+            return inst
+        return inst[self.inst.arg_sort()]
+
+
+def sort_by_key(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` in key order (stable), flagged so."""
+    if frame["loan_id"].flags["SORTED_ASC"]:
+        return frame
+    return frame.sort("loan_id", maintain_order=True).with_columns(pl.col("loan_id").set_sorted())
+
+
+def _strictly_increasing(ids: pl.Series) -> bool:
+    if ids.len() < 2:
+        return True
+    return bool(ids.is_sorted() and (ids.slice(1) > ids.slice(0, ids.len() - 1)).all())
+
+
+def key_type(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataType:
+    """The dtype of ``frame``'s ``loan_id``: rules building frames of their own follow it, so those
+    join and concatenate with the step's frames whether the step runs on keys or on strings."""
+    return frame.collect_schema()["loan_id"]
+
+
+def keyed(schema: pl.Schema | dict, like: pl.DataFrame) -> dict[str, pl.DataType]:
+    """``schema`` with ``loan_id`` of ``like``'s type (see ``key_type``)."""
+    return {c: (key_type(like) if c == "loan_id" else t) for c, t in schema.items()}
+
+
+def _instalment_key() -> pl.Expr:
+    return (pl.col("loan_id").cast(pl.UInt64) * (1 << 32) + pl.col("n").cast(pl.UInt64)).alias("_kn")
+
+
+def join_instalments(inst: pl.DataFrame, rows: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """``inst`` left-joined with ``rows`` (at most one a ``(loan_id, n)``) on ``(loan_id, n)``.
+
+    On keys, the pair is joined as one integer, flagged sorted when the instalments are in loan and
+    number order (the step's are): a quarter of the CPU of a join on the two columns."""
+    if inst.schema["loan_id"] != KEY:
+        return inst.lazy().join(rows.lazy(), on=["loan_id", "n"], how="left")
+    kn = inst.select(_instalment_key()).to_series()
+    ordered = kn.is_sorted()
+    left = inst.lazy().with_columns(kn.set_sorted() if ordered else kn)
+    right = rows.lazy().with_columns(_instalment_key()).drop("loan_id", "n")
+    if ordered:
+        right = right.sort("_kn").with_columns(pl.col("_kn").set_sorted())
+    return left.join(right, on="_kn", how="left").drop("_kn")
