@@ -58,10 +58,19 @@ def _order_keys() -> tuple[pl.Expr, pl.Expr]:
     return group.alias("k_group"), rank.alias("k_rank")
 
 
+def _running_total(amount: str) -> pl.Expr:
+    """Per loan, the total of ``amount`` up to and including the row, on rows grouped by loan:
+    the column's running total less its total before the loan's first row (a window ``over``
+    the loan would hash every row)."""
+    total = pl.col(amount).cum_sum()
+    first = (pl.col("loan_id") != pl.col("loan_id").shift(1)).fill_null(True)
+    return total - pl.when(first).then(total - pl.col(amount)).otherwise(None).forward_fill()
+
+
 def _waterfall(items: pl.DataFrame, funds_col: str = "funds") -> pl.DataFrame:
-    """Allocate ``funds`` over ``amount`` in the frame's order, per loan."""
+    """Allocate ``funds`` over ``amount`` in the frame's order, per loan (rows grouped by loan)."""
     return items.with_columns(
-        (pl.col("amount").cum_sum().over("loan_id") - pl.col("amount")).alias("before")
+        (_running_total("amount") - pl.col("amount")).alias("before")
     ).with_columns(
         (pl.col(funds_col) - pl.col("before")).clip(0).clip(upper_bound=pl.col("amount")).alias("paid")
     )
@@ -157,8 +166,8 @@ def allocate(
                 "loan_id", "n", pl.lit("principal").alias("component"), pl.col("unpaid_principal").alias("amount")),
         ]).with_columns(pl.col("component").replace_strict({"interest": 0, "principal": 1},
                                                            return_dtype=pl.Int64).alias("_k"))
-        .sort("loan_id", "_k", "n")
-        .join(payoff.select("loan_id", pl.col("left").alias("funds")), on="loan_id"),
+        .join(payoff.select("loan_id", pl.col("left").alias("funds")), on="loan_id")
+        .sort("loan_id", "_k", "n"),
     ).filter(pl.col("paid") > 0)
 
     prepay = rest.join(payoff.select("loan_id"), on="loan_id", how="anti").filter(
@@ -310,16 +319,16 @@ def _attribute(
     allocated: pl.DataFrame, new: pl.DataFrame, act: pl.DataFrame, payments: pl.DataFrame, day: dt.date
 ) -> pl.DataFrame:
     """Split each loan's allocations (and the credit left over) across its sources of money."""
-    # Uses: the allocations in the order they were made, then what is left as credit.
+    # Uses: the allocations in the order they were made, then what is left as credit; grouped by
+    # loan (a stable sort), so a row's position orders it as (loan, order made) does.
     uses = pl.concat([
         allocated.lazy().select("loan_id", "n", "component", pl.col("paid").alias("amount")),
         new.lazy().filter(pl.col("new_credit") > 0).select(
             "loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("credit").alias("component"),
             pl.col("new_credit").alias("amount")),
-    ]).filter(pl.col("amount") > 0).with_columns(
-        pl.int_range(pl.len()).over("loan_id").alias("seq")
-    ).with_columns(
-        pl.col("amount").cum_sum().over("loan_id").alias("u_end")
+    ]).filter(pl.col("amount") > 0).sort("loan_id", maintain_order=True).with_columns(
+        pl.col("loan_id").set_sorted(), pl.int_range(pl.len(), dtype=pl.UInt64).alias("u_idx"),
+        _running_total("amount").alias("u_end"),
     ).with_columns((pl.col("u_end") - pl.col("amount")).alias("u_start"))
     sources = pl.concat([
         act.lazy().filter(pl.col("credit") > 0).select("loan_id", pl.lit("credit").alias("source"),
@@ -328,20 +337,20 @@ def _attribute(
         payments.lazy().select("loan_id", pl.col("payment_id").alias("source"), pl.col("amount").alias("s_amount"),
                         pl.lit(1).alias("s_order"), pl.col("payment_id").alias("pid")),
     ]).sort("loan_id", "s_order", "pid").with_columns(
-        pl.col("s_amount").cum_sum().over("loan_id").alias("s_end")
-    ).with_columns((pl.col("s_end") - pl.col("s_amount")).alias("s_start"))
-    status = act.lazy().select("loan_id", (pl.col("status") == "charged_off").alias("recovery"))
+        pl.col("loan_id").set_sorted(), pl.int_range(pl.len(), dtype=pl.UInt64).alias("s_idx"),
+        _running_total("s_amount").alias("s_end"),
+    ).with_columns((pl.col("s_end") - pl.col("s_amount")).alias("s_start")).join(
+        act.lazy().select("loan_id", (pl.col("status") == "charged_off").alias("recovery")), on="loan_id")
     out = (
         uses.join(sources, on="loan_id")
         .with_columns(
             (pl.min_horizontal("u_end", "s_end") - pl.max_horizontal("u_start", "s_start")).alias("amount")
         )
-        .filter(pl.col("amount") > 0)
-        .join(status, on="loan_id")
-        .sort("loan_id", "seq", "s_order", "pid")
+        # Credit carried from earlier days and left unspent is not a new allocation.
+        .filter((pl.col("amount") > 0) & ~((pl.col("source") == "credit") & (pl.col("component") == "credit")))
+        # By loan, use as made, then source (credit first, then payments by id): one integer key.
+        .sort(pl.col("u_idx") * (1 << 32) + pl.col("s_idx"))
         .select("loan_id", pl.lit(day, pl.Date).alias("day"), "source", "component",
                 pl.col("n").cast(pl.Int32), pl.col("amount").cast(pl.Int64), "recovery")
     )
-    # Credit carried from earlier days and left unspent is not a new allocation.
-    out = out.filter(~((pl.col("source") == "credit") & (pl.col("component") == "credit")))
     return out.select(ALLOCATIONS.names()).collect(engine=ENGINE)
