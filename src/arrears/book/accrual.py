@@ -25,6 +25,7 @@ import polars as pl
 from arrears.book.balances import MICRO, unpaid_interest, unpaid_principal
 from arrears.book.frames import ENGINE
 from arrears.book.keys import join_instalments, key_type
+from arrears.book.keys import per_loan as per_loan_of
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 
@@ -81,7 +82,8 @@ def accrue(
     i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
     # Read by both results below: materialised once.
     i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due")).collect(engine=ENGINE).lazy()
-    per_loan = i.group_by("loan_id").agg(
+    rows = i.select(
+        "loan_id",
         # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
         pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
         .then(
@@ -90,18 +92,18 @@ def accrue(
             .otherwise(pl.col("up"))
         )
         .otherwise(0)
-        .sum()
         .alias("base"),
-        pl.col("up").sum().alias("principal_out"),
+        pl.col("up").alias("principal_out"),
         # What is still to accrue: interest paid early (a prepayment pays what was earned) or
         # closed out (restructure, charge-off) accrues no more, so the cap must not count it again.
-        (pl.col("ui") * MICRO // length)
-        .filter((pl.col("period_start") < on) & (pl.col("due_on") >= on))
-        .sum()
+        pl.when((pl.col("period_start") < on) & (pl.col("due_on") >= on))
+        .then(pl.col("ui") * MICRO // length).otherwise(0)
         .alias("interest_day"),
-        pl.col("fee_due").sum().alias("fee_count"),
-        pl.col("_frozen").any().alias("frozen"),
-    )
+        pl.col("fee_due").alias("fee_count"),
+        pl.col("_frozen").alias("frozen"),
+    ).collect(engine=ENGINE)
+    per_loan = per_loan_of(
+        rows, sums=("base", "principal_out", "interest_day", "fee_count"), anys=("frozen",)).lazy()
     d = (
         live.join(per_loan, on="loan_id")
         .with_columns(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 KEY = pl.UInt32
@@ -154,3 +155,44 @@ def join_instalments(inst: pl.DataFrame, rows: pl.DataFrame | pl.LazyFrame) -> p
     if ordered:
         right = right.sort("_kn").with_columns(pl.col("_kn").set_sorted())
     return left.join(right, on="_kn", how="left").drop("_kn")
+
+
+def per_loan(
+    rows: pl.DataFrame, sums: tuple[str, ...] = (), mins: tuple[str, ...] = (), anys: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """One row per loan of ``rows``: the sum of each of ``sums``, the least non-null value of each
+    of ``mins``, whether any of ``anys`` is true; as ``group_by("loan_id").agg`` gives them.
+
+    On keys with the rows grouped by loan (the step's instalments are), numpy's reductions over
+    each loan's slice: a Polars group-by costs about twice, a third of it per group."""
+    key = rows["loan_id"]
+    numeric = all(rows[c].null_count() == 0 for c in (*sums, *anys))
+    if key.dtype != KEY or rows.is_empty() or not numeric or not key.is_sorted():
+        return rows.group_by("loan_id").agg(
+            *[pl.col(c).sum() for c in sums], *[pl.col(c).min() for c in mins], *[pl.col(c).any() for c in anys])
+    k = key.to_numpy()
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    out: dict[str, pl.Series] = {"loan_id": pl.Series("loan_id", k[starts], KEY)}
+    for c in sums:
+        s = rows[c]
+        # Polars sums booleans as counts (UInt32) and integers in their own type.
+        dtype = pl.UInt32 if s.dtype == pl.Boolean else s.dtype
+        out[c] = pl.Series(c, np.add.reduceat(s.cast(dtype).to_numpy(), starts)).cast(dtype)
+    for c in mins:
+        s = rows[c]
+        phys = s.to_physical()
+        top = _top(phys.dtype)
+        least = np.minimum.reduceat(phys.fill_null(top).to_numpy(), starts)
+        out[c] = pl.Series(c, least).cast(phys.dtype).replace(top, None).cast(s.dtype)
+    for c in anys:
+        out[c] = pl.Series(c, np.logical_or.reduceat(rows[c].to_numpy(), starts))
+    return pl.DataFrame(out)
+
+
+def _top(dtype: pl.DataType) -> int:
+    # Stands in for null in a least value: no date or amount reaches it.
+    if dtype == pl.Int32:
+        return 2**31 - 1
+    if dtype == pl.Int64:
+        return 2**63 - 1
+    raise TypeError(f"per_loan: no least value of {dtype}")
