@@ -63,7 +63,10 @@ def accrue(
     )
     live = loans.lazy().filter(pl.col("status").is_in(ACCRUING)).select(
         "loan_id", "fees_micro"
-    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).collect(engine=ENGINE)
+    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).with_columns(
+        # Compared once a loan, not once an instalment.
+        (pl.col("penalty_base") == "overdue_principal_and_interest").alias("base_with_interest"),
+    ).collect(engine=ENGINE)
     if live.is_empty():
         return loans, inst
     live = live.lazy()
@@ -80,14 +83,14 @@ def accrue(
     )
     frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], key_type(loans))
     i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
-    # Read by both results below: materialised once.
-    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due")).collect(engine=ENGINE).lazy()
+    # Only what the per-loan totals and the fee count read is materialised, once.
+    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due"))
     rows = i.select(
-        "loan_id",
+        "loan_id", "n",
         # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
         pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
         .then(
-            pl.when(pl.col("penalty_base") == "overdue_principal_and_interest")
+            pl.when(pl.col("base_with_interest"))
             .then(pl.col("up") + pl.col("ui"))
             .otherwise(pl.col("up"))
         )
@@ -180,7 +183,7 @@ def accrue(
         )
         .drop("d_penalty", "d_fees", "d_fees_gross", "d_capped", "d_int_capped", "d_int_frozen")
     )
-    charged = i.filter(pl.col("fee_due")).select("loan_id", "n", pl.lit(True).alias("charged")).collect(engine=ENGINE)
+    charged = rows.filter(pl.col("fee_count")).select("loan_id", "n", pl.lit(True).alias("charged"))
     if charged.is_empty():
         # Most days draw no fee on any instalment (only the day after due + grace does): the join
         # over every instalment would change nothing.

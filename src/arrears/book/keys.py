@@ -24,6 +24,8 @@ KEY = pl.UInt32
 class LoanKeys:
     ids: pl.Series
     """The book's loan ids, sorted and unique: a loan's key is its position here."""
+    order: pl.Series | None
+    """The book's loan rows in id order, as positions (None: already in it)."""
 
     @classmethod
     def of(cls, loans: pl.DataFrame) -> LoanKeys | None:
@@ -31,29 +33,36 @@ class LoanKeys:
         ids = loans["loan_id"]
         if ids.null_count():
             return None
+        order = _id_order(ids)
+        if order is not None:
+            ids = ids.gather(order)
         if not _strictly_increasing(ids):
-            ids = ids.unique().sort()
-            if ids.len() != loans.height:
-                return None
-        return cls(ids)
-
-    def encode(self, *frames: pl.DataFrame) -> list[pl.DataFrame] | None:
-        """``frames`` with ``loan_id`` as keys, or None when one names a loan outside the book.
-
-        All columns are cast at once: a cast builds the id-to-key map each time (a few tens of ms
-        for the close's touched loans), more than the rows themselves cost."""
-        ids = pl.concat([f["loan_id"] for f in frames])
-        keys = ids.cast(pl.Enum(self.ids), strict=False)
-        if keys.null_count() != ids.null_count():
             return None
-        keys = keys.to_physical().cast(KEY)
-        out, at = [], 0
-        for f in frames:
-            k = keys.slice(at, f.height)
-            at += f.height
-            # Frames already in id order (the stored book is) are flagged so: Polars' sorted joins,
-            # group-bys and windows then skip hashing.
-            out.append(f.with_columns((k.set_sorted() if k.is_sorted() else k).alias("loan_id")))
+        return cls(ids, order)
+
+    def encode(self, loans: pl.DataFrame, *frames: pl.DataFrame) -> list[pl.DataFrame] | None:
+        """``loans`` and ``frames`` with ``loan_id`` as keys, or None when one of ``frames``
+        names a loan outside the book.
+
+        A loan's key is where its row goes in id order. The other frames' ids are looked up once
+        a run of equal ids (a loan's instalments are one run)."""
+        n = loans.height
+        own = pl.int_range(n, dtype=KEY, eager=True) if self.order is None else self.order.arg_sort().cast(KEY)
+        firsts = [_run_starts(f["loan_id"]) for f in frames]
+        heads = pl.concat([pl.Series("loan_id", [], pl.String),
+                           *[f["loan_id"].filter(first) for f, first in zip(frames, firsts)]])
+        # A binary search in the sorted ids: building a hash map of them (a cast to Enum, a join)
+        # costs more than the searches at these sizes.
+        keys = self.ids.search_sorted(heads, side="left").cast(KEY)
+        found = keys < n
+        if not found.all() or not (self.ids.gather(keys) == heads).all():
+            return None
+        out, at = [_keyed(loans, own)], 0
+        for f, first in zip(frames, firsts):
+            runs = int(first.sum())
+            k = keys.slice(at, runs).gather(first.cum_sum().cast(pl.Int64) - 1) if runs else keys.slice(at, 0)
+            at += runs
+            out.append(_keyed(f, k))
         return out
 
     def decode(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -74,10 +83,10 @@ class RowOrder:
     inst: pl.Series | None
 
     @classmethod
-    def of(cls, loans: pl.DataFrame, inst: pl.DataFrame) -> RowOrder:
-        lk, ik = loans["loan_id"], inst["loan_id"]
+    def of(cls, keys: LoanKeys, inst: pl.DataFrame) -> RowOrder:
+        ik = inst["loan_id"]
         return cls(
-            None if lk.flags["SORTED_ASC"] else lk.arg_sort(),
+            keys.order,
             # Stable: a loan's instalments keep their order.
             None if ik.flags["SORTED_ASC"] else inst.select(pl.arg_sort_by("loan_id", maintain_order=True)).to_series(),
         )
@@ -118,6 +127,37 @@ def sort_by_key(frame: pl.DataFrame) -> pl.DataFrame:
     if frame["loan_id"].flags["SORTED_ASC"]:
         return frame
     return frame.sort("loan_id", maintain_order=True).with_columns(pl.col("loan_id").set_sorted())
+
+
+def _keyed(frame: pl.DataFrame, keys: pl.Series) -> pl.DataFrame:
+    # Frames already in id order (the stored book is) are flagged so: Polars' sorted joins,
+    # group-bys and windows then skip hashing.
+    return frame.with_columns((keys.set_sorted() if keys.is_sorted() else keys).alias("loan_id"))
+
+
+def _run_starts(ids: pl.Series) -> pl.Series:
+    """Where a run of equal ids starts (True) in ``ids``."""
+    if ids.is_empty():
+        return pl.Series("first", [], pl.Boolean)
+    return (ids != ids.shift(1)).fill_null(True)
+
+
+def _id_order(ids: pl.Series) -> pl.Series | None:
+    """The positions of ``ids`` in sorted order (None when they are). The close's book is the
+    stored loans (sorted) and the day's new ones after them: a few sorted runs are merged, which
+    costs a fraction of sorting strings."""
+    if ids.is_sorted():
+        return None
+    n = ids.len()
+    cuts = [0, *((ids.slice(1) < ids.slice(0, n - 1)).arg_true() + 1).to_list(), n]
+    if len(cuts) > 9:
+        return ids.arg_sort()
+    runs = [pl.DataFrame({"loan_id": ids.slice(a, b - a), "row": pl.int_range(a, b, dtype=KEY, eager=True)})
+            for a, b in zip(cuts, cuts[1:])]
+    merged = runs[0]
+    for r in runs[1:]:
+        merged = merged.merge_sorted(r, key="loan_id")
+    return merged["row"]
 
 
 def _strictly_increasing(ids: pl.Series) -> bool:

@@ -69,7 +69,7 @@ def step(
     keyed = keys.encode(book.loans, book.inst, terms, payments, adjustments, pauses) if keys else None
     if keyed is not None:
         loans, inst, terms, payments, adjustments, pauses = keyed
-        order = RowOrder.of(loans, inst)
+        order = RowOrder.of(keys, inst)
         loans, inst = order.sort(loans, inst)
         terms, payments = sort_by_key(terms), sort_by_key(payments)
         r = _day(Book(loans, inst), terms, payments, day, schemes, adjustments, pauses)
