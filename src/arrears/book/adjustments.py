@@ -276,6 +276,12 @@ def apply(
     return loans, inst
 
 
+def sorts_instalments(adj: pl.DataFrame) -> bool:
+    """Whether ``apply`` leaves the instalments sorted by loan and number (it does when it waives
+    interest or restructures) rather than in the order they came."""
+    return bool(adj["type"].is_in(["waive_interest", "restructure"]).any())
+
+
 def settle_if_paid(
     loans: pl.DataFrame, inst: pl.DataFrame, payments: pl.DataFrame, day: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

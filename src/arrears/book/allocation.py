@@ -47,15 +47,22 @@ _ORDER = {
 }
 
 
-def _order_keys() -> tuple[pl.Expr, pl.Expr]:
-    group = pl.lit(None, pl.Int64)
-    rank = pl.lit(None, pl.Int64)
-    for rule, comps in _ORDER.items():
-        for comp, (g, r) in comps.items():
-            cond = (pl.col("allocation") == rule) & (pl.col("component") == comp)
-            group = pl.when(cond).then(g).otherwise(group)
-            rank = pl.when(cond).then(r).otherwise(rank)
-    return group.alias("k_group"), rank.alias("k_rank")
+_COMPONENTS = ("penalty", "fees", "interest", "principal")
+
+
+def _order_keys() -> list[pl.Expr]:
+    """Per loan, from its allocation rule: each component's group and rank in the waterfall
+    (``_k_group_<component>``, ``_k_rank_<component>``; null for a rule without an order)."""
+    return [
+        pl.col("allocation").replace_strict({rule: comps[comp][i] for rule, comps in _ORDER.items()},
+                                            default=None, return_dtype=pl.Int64).alias(f"_{key}_{comp}")
+        for comp in _COMPONENTS for i, key in enumerate(("k_group", "k_rank"))
+    ]
+
+
+def _due_item(rows: pl.LazyFrame, comp: str, n: pl.Expr, amount: pl.Expr) -> pl.LazyFrame:
+    return rows.select("loan_id", n.alias("n"), pl.lit(comp).alias("component"), amount.alias("amount"),
+                       "funds", pl.col(f"_k_group_{comp}").alias("k_group"), pl.col(f"_k_rank_{comp}").alias("k_rank"))
 
 
 def _running_total(amount: str) -> pl.Expr:
@@ -103,25 +110,23 @@ def allocate(
     ).collect(engine=ENGINE)
     if act.is_empty():
         return loans, inst, pl.DataFrame(schema=keyed(ALLOCATIONS, loans))
-    open_ = act.lazy().filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"]))
+    # The waterfall's order keys, worked out once a loan (not once a due item) and carried.
+    open_ = act.lazy().filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"])).with_columns(
+        _order_keys())
     # Read by most of what follows: materialised once.
-    d = with_dues(inst.lazy().join(open_.select("loan_id"), on="loan_id"), day).collect(engine=ENGINE).lazy()
+    d = with_dues(inst.lazy().join(open_.select("loan_id", "funds", pl.col("^_k_.*$")),
+                                   on="loan_id"), day).collect(engine=ENGINE).lazy()
+    due = d.filter(pl.col("is_due"))
     due_items = pl.concat(
         [
-            d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("interest").alias("component"),
-                                              pl.col("unpaid_interest").alias("amount")),
-            d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("principal").alias("component"),
-                                              pl.col("unpaid_principal").alias("amount")),
-            open_.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("penalty").alias("component"),
-                         penalty_outstanding().alias("amount")),
-            open_.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("fees").alias("component"),
-                         fees_outstanding().alias("amount")),
+            _due_item(due, "interest", pl.col("n"), pl.col("unpaid_interest")),
+            _due_item(due, "principal", pl.col("n"), pl.col("unpaid_principal")),
+            _due_item(open_, "penalty", pl.lit(0, pl.Int32), penalty_outstanding()),
+            _due_item(open_, "fees", pl.lit(0, pl.Int32), fees_outstanding()),
         ]
     ).filter(pl.col("amount") > 0)
-    g, r = _order_keys()
     due_items = (
-        due_items.join(act.lazy().select("loan_id", "allocation", "funds"), on="loan_id")
-        .with_columns(g, r)
+        due_items
         .with_columns(pl.when(pl.col("k_group") == 0).then(0).otherwise(pl.col("n")).alias("k_n"))
         # Within a group, loan-level components (n = 0) come first; then instalments oldest first.
         .sort("loan_id", "k_group", "k_n", "k_rank")

@@ -48,21 +48,23 @@ class LoanKeys:
         a run of equal ids (a loan's instalments are one run)."""
         n = loans.height
         own = pl.int_range(n, dtype=KEY, eager=True) if self.order is None else self.order.arg_sort().cast(KEY)
-        firsts = [_run_starts(f["loan_id"]) for f in frames]
-        heads = pl.concat([pl.Series("loan_id", [], pl.String),
-                           *[f["loan_id"].filter(first) for f, first in zip(frames, firsts)]])
-        # A binary search in the sorted ids: building a hash map of them (a cast to Enum, a join)
-        # costs more than the searches at these sizes.
-        keys = self.ids.search_sorted(heads, side="left").cast(KEY)
-        found = keys < n
-        if not found.all() or not (self.ids.gather(keys) == heads).all():
-            return None
-        out, at = [_keyed(loans, own)], 0
-        for f, first in zip(frames, firsts):
-            runs = int(first.sum())
-            k = keys.slice(at, runs).gather(first.cum_sum().cast(pl.Int64) - 1) if runs else keys.slice(at, 0)
-            at += runs
-            out.append(_keyed(f, k))
+        out = [_keyed(loans, own)]
+        for f in frames:
+            first = _run_starts(f["loan_id"])
+            heads = f["loan_id"].filter(first)
+            # The close's instalments and terms come loan by loan in the book's order or in id
+            # order: their runs' keys are then known without a search.
+            if heads.equals(loans["loan_id"], check_names=False):
+                keys = own
+            elif heads.equals(self.ids, check_names=False):
+                keys = pl.int_range(n, dtype=KEY, eager=True)
+            else:
+                # A binary search in the sorted ids: building a hash map of them (a cast to Enum,
+                # a join) costs more than the searches at these sizes.
+                keys = self.ids.search_sorted(heads, side="left").cast(KEY)
+                if not (keys < n).all() or not (self.ids.gather(keys) == heads).all():
+                    return None
+            out.append(_keyed(f, keys if keys.len() == f.height else keys.gather(first.cum_sum().cast(pl.Int64) - 1)))
         return out
 
     def decode(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -114,10 +116,12 @@ class RowOrder:
             return frame
         return frame[self.loans.gather(frame["loan_id"]).arg_sort()]
 
-    def restore_inst(self, inst: pl.DataFrame) -> pl.DataFrame:
-        """The instalments back in the caller's order, when the rules kept the rows. A restructure
-        adds rows and sorts them all by loan and number, which the key order already is."""
-        if self.inst is None or inst.height != self.inst.len():
+    def restore_inst(self, inst: pl.DataFrame, sorted_by_rules: bool) -> pl.DataFrame:
+        """The instalments back in the caller's order; or, when a rule sorted them by loan and
+        number (a restructure, an interest waiver), in that order, as the rules give it."""
+        if sorted_by_rules:
+            return inst.sort("loan_id", "n")
+        if self.inst is None:
             return inst
         return inst[self.inst.arg_sort()]
 

@@ -74,7 +74,8 @@ def step(
         terms, payments = sort_by_key(terms), sort_by_key(payments)
         r = _day(Book(loans, inst), terms, payments, day, schemes, adjustments, pauses)
         book_, allocations, transitions, movements = (
-            Book(keys.decode(order.restore_loans(r.book.loans)), keys.decode(order.restore_inst(r.book.inst))),
+            Book(keys.decode(order.restore_loans(r.book.loans)),
+                 keys.decode(order.restore_inst(r.book.inst, adj_rules.sorts_instalments(adjustments)))),
             keys.decode(r.allocations), keys.decode(order.restore_subset(r.transitions)),
             keys.decode(order.restore_loans(r.movements)))
     else:
