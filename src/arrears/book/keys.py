@@ -109,9 +109,9 @@ class RowOrder:
         return frame[self.loans.arg_sort()]
 
     def restore_subset(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Rows of some loans, in the order of the sorted loans, in the caller's order of loans. The
-        keys are dense and unique, so the sorted loans' keys are 0..n-1: a key's caller row is
-        ``self.loans[key]``."""
+        """Rows of some loans (one a loan, as transitions are), in the order of the sorted loans,
+        in the caller's order of loans. The keys are dense and unique, so the sorted loans' keys
+        are 0..n-1: a key's caller row is ``self.loans[key]``."""
         if self.loans is None or frame.is_empty():
             return frame
         return frame[self.loans.gather(frame["loan_id"]).arg_sort()]
