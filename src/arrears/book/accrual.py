@@ -24,6 +24,8 @@ import polars as pl
 
 from arrears.book.balances import MICRO, unpaid_interest, unpaid_principal
 from arrears.book.frames import ENGINE
+from arrears.book.keys import join_instalments, key_type
+from arrears.book.keys import per_loan as per_loan_of
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 
@@ -61,7 +63,10 @@ def accrue(
     )
     live = loans.lazy().filter(pl.col("status").is_in(ACCRUING)).select(
         "loan_id", "fees_micro"
-    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).collect(engine=ENGINE)
+    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).with_columns(
+        # Compared once a loan, not once an instalment.
+        (pl.col("penalty_base") == "overdue_principal_and_interest").alias("base_with_interest"),
+    ).collect(engine=ENGINE)
     if live.is_empty():
         return loans, inst
     live = live.lazy()
@@ -76,31 +81,32 @@ def accrue(
         fee_day & unpaid_beyond_tolerance & pl.col("late_fee").is_not_null()
         & (pl.col("late_fees") < pl.col("late_fee_max_per_period").fill_null(1))
     )
-    frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], pl.String)
+    frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], key_type(loans))
     i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
-    # Read by both results below: materialised once.
-    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due")).collect(engine=ENGINE).lazy()
-    per_loan = i.group_by("loan_id").agg(
+    # Only what the per-loan totals and the fee count read is materialised, once.
+    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due"))
+    rows = i.select(
+        "loan_id", "n",
         # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
         pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
         .then(
-            pl.when(pl.col("penalty_base") == "overdue_principal_and_interest")
+            pl.when(pl.col("base_with_interest"))
             .then(pl.col("up") + pl.col("ui"))
             .otherwise(pl.col("up"))
         )
         .otherwise(0)
-        .sum()
         .alias("base"),
-        pl.col("up").sum().alias("principal_out"),
+        pl.col("up").alias("principal_out"),
         # What is still to accrue: interest paid early (a prepayment pays what was earned) or
         # closed out (restructure, charge-off) accrues no more, so the cap must not count it again.
-        (pl.col("ui") * MICRO // length)
-        .filter((pl.col("period_start") < on) & (pl.col("due_on") >= on))
-        .sum()
+        pl.when((pl.col("period_start") < on) & (pl.col("due_on") >= on))
+        .then(pl.col("ui") * MICRO // length).otherwise(0)
         .alias("interest_day"),
-        pl.col("fee_due").sum().alias("fee_count"),
-        pl.col("_frozen").any().alias("frozen"),
-    )
+        pl.col("fee_due").alias("fee_count"),
+        pl.col("_frozen").alias("frozen"),
+    ).collect(engine=ENGINE)
+    per_loan = per_loan_of(
+        rows, sums=("base", "principal_out", "interest_day", "fee_count"), anys=("frozen",)).lazy()
     d = (
         live.join(per_loan, on="loan_id")
         .with_columns(
@@ -177,7 +183,7 @@ def accrue(
         )
         .drop("d_penalty", "d_fees", "d_fees_gross", "d_capped", "d_int_capped", "d_int_frozen")
     )
-    charged = i.filter(pl.col("fee_due")).select("loan_id", "n", pl.lit(True).alias("charged")).collect(engine=ENGINE)
+    charged = rows.filter(pl.col("fee_count")).select("loan_id", "n", pl.lit(True).alias("charged"))
     if charged.is_empty():
         # Most days draw no fee on any instalment (only the day after due + grace does): the join
         # over every instalment would change nothing.
@@ -185,7 +191,7 @@ def accrue(
     # When max_total leaves room for only part of the fees, the count still rises: the instalment
     # has drawn its late fee, however much of it the total allowed.
     inst = (
-        inst.lazy().join(charged.lazy(), on=["loan_id", "n"], how="left")
+        join_instalments(inst, charged)
         .with_columns((pl.col("late_fees") + pl.col("charged").fill_null(False).cast(pl.Int64)).alias("late_fees"))
         .drop("charged")
     )

@@ -46,6 +46,8 @@ from arrears.book.balances import (
     unpaid_principal,
     with_dues,
 )
+from arrears.book.frames import ENGINE
+from arrears.book.keys import join_instalments, key_type, keyed
 from arrears.book.state import ALLOCATIONS
 from arrears.calendar import roll
 from arrears.rates import parse_rate
@@ -128,7 +130,7 @@ def paused_days(p: pl.DataFrame, since: pl.DataFrame, day: dt.date) -> pl.DataFr
     """Per loan, days under an ageing pause in (since, day]; ``since`` has loan_id and ``since``."""
     a = p.filter(pl.col("ageing_pause")).join(since, on="loan_id")
     if a.is_empty():
-        return pl.DataFrame(schema={"loan_id": pl.String, "paused": pl.Int64})
+        return pl.DataFrame(schema={"loan_id": key_type(since), "paused": pl.Int64})
     lo = pl.max_horizontal(pl.col("start_on"), pl.col("since") + pl.duration(days=1))
     hi = pl.min_horizontal(pl.coalesce("end_on", pl.lit(day + dt.timedelta(days=1), pl.Date)),
                            pl.lit(day + dt.timedelta(days=1), pl.Date))
@@ -171,7 +173,7 @@ def write_off_all(loans, inst, ids: pl.DataFrame, day: dt.date, status: str | No
     """Waive everything a loan owes (principal, interest due and accrued, penalty, fees), recording
     the amount in ``into`` (``written_off``, or ``forgiven`` for a settlement's concession)."""
     if ids.is_empty():
-        return loans, inst, pl.DataFrame(schema={"loan_id": pl.String, "amount": pl.Int64})
+        return loans, inst, pl.DataFrame(schema={"loan_id": key_type(loans), "amount": pl.Int64})
     mark = ids.select("loan_id", pl.lit(True).alias("_w")).unique()
     was = loans.select("loan_id", pl.col(into).alias("_was"))
     # The running period's interest as it is owed: net of what the cap removed, which was never
@@ -223,9 +225,9 @@ def end_running_period(
         return loans, inst
     loans, inst, run = post_held_interest(loans, inst, ids, day)
     run = run.with_columns((pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
-    inst = inst.join(run.select("loan_id", "n", "_wo"), on=["loan_id", "n"], how="left").with_columns(
+    inst = join_instalments(inst, run.select("loan_id", "n", "_wo")).with_columns(
         (pl.col("waived_interest") + pl.col("_wo").fill_null(0)).alias("waived_interest"),
-    ).select(inst.columns)
+    ).select(inst.columns).collect(engine=ENGINE)
     inst = stop_interest(inst, ids, day)
     if into:
         per_loan = run.group_by("loan_id").agg(pl.col("_wo").sum())
@@ -274,13 +276,19 @@ def apply(
     return loans, inst
 
 
+def sorts_instalments(adj: pl.DataFrame) -> bool:
+    """Whether ``apply`` leaves the instalments sorted by loan and number (it does when it waives
+    interest or restructures) rather than in the order they came."""
+    return bool(adj["type"].is_in(["waive_interest", "restructure"]).any())
+
+
 def settle_if_paid(
     loans: pl.DataFrame, inst: pl.DataFrame, payments: pl.DataFrame, day: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """After the day's payments: count them towards an agreed settlement; settle or let it lapse.
 
     Returns loans, instalments and the allocations of any held credit the settlement spent."""
-    spent = pl.DataFrame(schema=ALLOCATIONS)
+    spent = pl.DataFrame(schema=keyed(ALLOCATIONS, loans))
     if loans.filter(pl.col("settlement_amount").is_not_null()).is_empty():
         return loans, inst, spent
     paid = payments.group_by("loan_id").agg(pl.col("amount").sum().alias("_paid"))
@@ -315,7 +323,7 @@ def _spend_credit(loans, inst, done, day):
     is only held once they are)."""
     cred = loans.join(done, on="loan_id").filter(pl.col("credit") > 0).select("loan_id", "credit", "status")
     if cred.is_empty():
-        return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
+        return loans, inst, pl.DataFrame(schema=keyed(ALLOCATIONS, loans))
     acc = accrued_interest(inst.join(cred.select("loan_id"), on="loan_id"), day)
     d = with_dues(inst, day).join(cred.select("loan_id"), on="loan_id")
     items = pl.concat([
@@ -331,17 +339,17 @@ def _spend_credit(loans, inst, done, day):
         pl.col("paid").filter(pl.col("component") == "principal").sum().alias("_pp"),
         pl.col("paid").filter(pl.col("component") == "interest").sum().alias("_pi"),
     )
-    inst = inst.join(per_inst, on=["loan_id", "n"], how="left").with_columns(
+    inst = join_instalments(inst, per_inst).with_columns(
         (pl.col("paid_principal") + pl.col("_pp").fill_null(0)).alias("paid_principal"),
         (pl.col("paid_interest") + pl.col("_pi").fill_null(0)).alias("paid_interest"),
-    ).drop("_pp", "_pi")
+    ).drop("_pp", "_pi").collect(engine=ENGINE)
     used = items.group_by("loan_id").agg(pl.col("paid").sum().alias("_used"))
     loans = loans.join(used, on="loan_id", how="left").with_columns(
         (pl.col("credit") - pl.col("_used").fill_null(0)).alias("credit")).drop("_used")
     spent = items.select(
         "loan_id", pl.lit(day, pl.Date).alias("day"), pl.lit("credit").alias("source"), "component",
         pl.col("n").cast(pl.Int32), pl.col("paid").alias("amount"), (pl.col("status") == "charged_off").alias("recovery"),
-    ).cast(dict(ALLOCATIONS))
+    ).cast(keyed(ALLOCATIONS, loans))
     return loans, inst, spent
 
 
@@ -394,7 +402,7 @@ def _restructure(loans, inst, terms, restructures, day):
             "_fee_w": fees if treat["fees"] in ("waive", "capitalise") else 0,
             "_probation": sch.add_months(day, int(tr["restructure_probation_months"])),
         })
-    c = pl.DataFrame(closed, schema={"loan_id": pl.String, "waive_interest": pl.Boolean, "accrued": pl.Int64,
+    c = pl.DataFrame(closed, schema={"loan_id": key_type(loans), "waive_interest": pl.Boolean, "accrued": pl.Int64,
                                      "carry": pl.Boolean, "running_n": pl.Int32, "pay_by": pl.Date})
     # Waived, the running period's interest earned to today is recorded as waived like the arrears.
     loans, inst = end_running_period(loans, inst, c.filter(pl.col("waive_interest")), day, None)
@@ -430,7 +438,7 @@ def _restructure(loans, inst, terms, restructures, day):
                            "waived_interest", "late_fees")}
     added = pl.DataFrame([{**r, **zero} for r in new_rows], schema=inst.schema)
     inst = pl.concat([old, added]).sort("loan_id", "n")
-    u = pl.DataFrame(loan_updates, schema={"loan_id": pl.String, "_pen_w": pl.Int64, "_fee_w": pl.Int64,
+    u = pl.DataFrame(loan_updates, schema={"loan_id": key_type(loans), "_pen_w": pl.Int64, "_fee_w": pl.Int64,
                                            "_probation": pl.Date})
     loans = (
         loans.join(u, on="loan_id", how="left")

@@ -26,6 +26,8 @@ from arrears.book.balances import (
     unpaid_principal,
 )
 from arrears.book.frames import ENGINE
+from arrears.book.keys import key_type
+from arrears.book.keys import per_loan as per_loan_of
 from arrears.book.products import bucket_labels
 from arrears.book.state import CLOSED, TRANSITIONS
 
@@ -58,7 +60,7 @@ def _paused(pauses: pl.DataFrame | None, per_loan: pl.DataFrame, day: dt.date) -
     from arrears.book.adjustments import paused_days
 
     if pauses is None or pauses.is_empty():
-        return pl.DataFrame(schema={"loan_id": pl.String, "paused": pl.Int64})
+        return pl.DataFrame(schema={"loan_id": key_type(per_loan), "paused": pl.Int64})
     since = per_loan.lazy().filter(pl.col("oldest_unpaid").is_not_null()).select(
         "loan_id", pl.col("oldest_unpaid").alias("since")).collect(engine=ENGINE)
     return paused_days(pauses, since, day)
@@ -76,19 +78,18 @@ def age(
     and the day's bucket transitions."""
     # Lazy, collected once: at the close's daily sizes each eager operation's fixed cost outweighs its work.
     t = terms.lazy().select("loan_id", "product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
-    per_loan = (
+    unpaid = unpaid_principal() + unpaid_interest()
+    rows = (
         inst.lazy().join(t.select("loan_id", "tolerance"), on="loan_id")
-        .with_columns((unpaid_principal() + unpaid_interest()).alias("unpaid"))
-        .group_by("loan_id")
-        .agg(
-            pl.col("adjusted_due_on")
-            .filter((pl.col("unpaid") > pl.col("tolerance")) & (pl.col("adjusted_due_on") < day))
-            .min()
-            .alias("oldest_unpaid"),
-            pl.col("unpaid").sum().alias("unpaid_all"),
-            unpaid_principal().sum().alias("principal_left"),
+        .select(
+            "loan_id",
+            pl.when((unpaid > pl.col("tolerance")) & (pl.col("adjusted_due_on") < day))
+            .then(pl.col("adjusted_due_on")).alias("oldest_unpaid"),
+            unpaid.alias("unpaid_all"),
+            unpaid_principal().alias("principal_left"),
         )
-    )
+    ).collect(engine=ENGINE)
+    per_loan = per_loan_of(rows, sums=("unpaid_all", "principal_left"), mins=("oldest_unpaid",)).lazy()
     paused = _paused(pauses, per_loan, day)
     x = (
         loans.lazy().join(t, on="loan_id", how="left")

@@ -37,6 +37,7 @@ from arrears.book.balances import (
     with_dues,
 )
 from arrears.book.frames import ENGINE
+from arrears.book.keys import join_instalments, key_type, keyed
 from arrears.book.state import ALLOCATIONS
 
 _ORDER = {
@@ -48,21 +49,37 @@ _ORDER = {
 }
 
 
-def _order_keys() -> tuple[pl.Expr, pl.Expr]:
-    group = pl.lit(None, pl.Int64)
-    rank = pl.lit(None, pl.Int64)
-    for rule, comps in _ORDER.items():
-        for comp, (g, r) in comps.items():
-            cond = (pl.col("allocation") == rule) & (pl.col("component") == comp)
-            group = pl.when(cond).then(g).otherwise(group)
-            rank = pl.when(cond).then(r).otherwise(rank)
-    return group.alias("k_group"), rank.alias("k_rank")
+_COMPONENTS = ("penalty", "fees", "interest", "principal")
+
+
+def _order_keys() -> list[pl.Expr]:
+    """Per loan, from its allocation rule: each component's group and rank in the waterfall
+    (``_k_group_<component>``, ``_k_rank_<component>``; null for a rule without an order)."""
+    return [
+        pl.col("allocation").replace_strict({rule: comps[comp][i] for rule, comps in _ORDER.items()},
+                                            default=None, return_dtype=pl.Int64).alias(f"_{key}_{comp}")
+        for comp in _COMPONENTS for i, key in enumerate(("k_group", "k_rank"))
+    ]
+
+
+def _due_item(rows: pl.LazyFrame, comp: str, n: pl.Expr, amount: pl.Expr) -> pl.LazyFrame:
+    return rows.select("loan_id", n.alias("n"), pl.lit(comp).alias("component"), amount.alias("amount"),
+                       "funds", pl.col(f"_k_group_{comp}").alias("k_group"), pl.col(f"_k_rank_{comp}").alias("k_rank"))
+
+
+def _running_total(amount: str) -> pl.Expr:
+    """Per loan, the total of ``amount`` up to and including the row, on rows grouped by loan:
+    the column's running total less its total before the loan's first row (a window ``over``
+    the loan would hash every row)."""
+    total = pl.col(amount).cum_sum()
+    first = (pl.col("loan_id") != pl.col("loan_id").shift(1)).fill_null(True)
+    return total - pl.when(first).then(total - pl.col(amount)).otherwise(None).forward_fill()
 
 
 def _waterfall(items: pl.DataFrame, funds_col: str = "funds") -> pl.DataFrame:
-    """Allocate ``funds`` over ``amount`` in the frame's order, per loan."""
+    """Allocate ``funds`` over ``amount`` in the frame's order, per loan (rows grouped by loan)."""
     return items.with_columns(
-        (pl.col("amount").cum_sum().over("loan_id") - pl.col("amount")).alias("before")
+        (_running_total("amount") - pl.col("amount")).alias("before")
     ).with_columns(
         (pl.col(funds_col) - pl.col("before")).clip(0).clip(upper_bound=pl.col("amount")).alias("paid")
     )
@@ -95,31 +112,31 @@ def allocate(
               on="loan_id")
     ).collect(engine=ENGINE)
     if act.is_empty():
-        return loans, inst, pl.DataFrame(schema=ALLOCATIONS)
-    open_ = act.lazy().filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"]))
+        return loans, inst, pl.DataFrame(schema=keyed(ALLOCATIONS, loans))
+    # The waterfall's order keys, worked out once a loan (not once a due item) and carried.
+    open_ = act.lazy().filter(~pl.col("status").is_in(["pending", "paid_off", "settled", "written_off"])).with_columns(
+        _order_keys())
     # Read by most of what follows: materialised once.
-    d = with_dues(inst.lazy().join(open_.select("loan_id"), on="loan_id"), day).collect(engine=ENGINE).lazy()
+    d = with_dues(inst.lazy().join(open_.select("loan_id", "funds", pl.col("^_k_.*$")),
+                                   on="loan_id"), day).collect(engine=ENGINE).lazy()
+    due = d.filter(pl.col("is_due"))
     due_items = pl.concat(
         [
-            d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("interest").alias("component"),
-                                              pl.col("unpaid_interest").alias("amount")),
-            d.filter(pl.col("is_due")).select("loan_id", "n", pl.lit("principal").alias("component"),
-                                              pl.col("unpaid_principal").alias("amount")),
-            open_.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("penalty").alias("component"),
-                         penalty_outstanding().alias("amount")),
-            open_.select("loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("fees").alias("component"),
-                         fees_outstanding().alias("amount")),
+            _due_item(due, "interest", pl.col("n"), pl.col("unpaid_interest")),
+            _due_item(due, "principal", pl.col("n"), pl.col("unpaid_principal")),
+            _due_item(open_, "penalty", pl.lit(0, pl.Int32), penalty_outstanding()),
+            _due_item(open_, "fees", pl.lit(0, pl.Int32), fees_outstanding()),
         ]
     ).filter(pl.col("amount") > 0)
-    g, r = _order_keys()
     due_items = (
-        due_items.join(act.lazy().select("loan_id", "allocation", "funds"), on="loan_id")
-        .with_columns(g, r)
+        due_items
         .with_columns(pl.when(pl.col("k_group") == 0).then(0).otherwise(pl.col("n")).alias("k_n"))
         # Within a group, loan-level components (n = 0) come first; then instalments oldest first.
         .sort("loan_id", "k_group", "k_n", "k_rank")
     )
-    paid_due = _waterfall(due_items)
+    # Collected before the queries that read them, each once: a query built on another's plan
+    # computes it again (the waterfall was computed twice).
+    paid_due = _waterfall(due_items).collect(engine=ENGINE).lazy()
     left = act.lazy().select("loan_id", "funds").join(
         paid_due.group_by("loan_id").agg(pl.col("paid").sum().alias("spent")), on="loan_id", how="left"
     ).select("loan_id", (pl.col("funds") - pl.col("spent").fill_null(0)).alias("left"))
@@ -136,8 +153,8 @@ def allocate(
         accrued_net(pl.col("accrued_gross"), interest_held()).alias("accrued"),
         (pl.col("accrued_gross") - (round_micro(pl.col("interest_capped_micro")) - pl.col("interest_capped_posted")))
         .clip(0).alias("earned"),
-    )
-    future = d.filter(~pl.col("is_due") & (pl.col("unpaid_principal") > 0))
+    ).collect(engine=ENGINE).lazy()
+    future = d.filter(~pl.col("is_due") & (pl.col("unpaid_principal") > 0)).collect(engine=ENGINE).lazy()
     rest = (
         open_.select("loan_id", "status", "prepayment", "residual_below")
         .join(future.group_by("loan_id").agg(pl.col("unpaid_principal").sum().alias("future_principal")),
@@ -147,8 +164,7 @@ def allocate(
         .with_columns(pl.col("future_principal").fill_null(0), pl.col("accrued").fill_null(0))
         .with_columns((pl.col("future_principal") + pl.col("accrued")).alias("rest"))
     )
-    # Collected one by one: ``pl.collect_all`` costs milliseconds a call, more than these take.
-    paid_due, acc, future, rest = (f.collect(engine=ENGINE).lazy() for f in (paid_due, acc, future, rest))
+    rest = rest.collect(engine=ENGINE).lazy()
     # Short of the payoff by less than the product's residual threshold still settles the loan: the
     # shortfall is written off after allocation (``step._write_off_residuals``), not chased.
     payoff = rest.filter(
@@ -163,8 +179,8 @@ def allocate(
                 "loan_id", "n", pl.lit("principal").alias("component"), pl.col("unpaid_principal").alias("amount")),
         ]).with_columns(pl.col("component").replace_strict({"interest": 0, "principal": 1},
                                                            return_dtype=pl.Int64).alias("_k"))
-        .sort("loan_id", "_k", "n")
-        .join(payoff.select("loan_id", pl.col("left").alias("funds")), on="loan_id"),
+        .join(payoff.select("loan_id", pl.col("left").alias("funds")), on="loan_id")
+        .sort("loan_id", "_k", "n"),
     ).filter(pl.col("paid") > 0)
 
     prepay = rest.join(payoff.select("loan_id"), on="loan_id", how="anti").filter(
@@ -199,7 +215,7 @@ def allocate(
         pl.col("paid").filter(pl.col("component") == "interest").sum().alias("pi"),
     )
     inst = (
-        inst.lazy().join(per_inst, on=["loan_id", "n"], how="left")
+        join_instalments(inst, per_inst)
         .with_columns(
             (pl.col("paid_principal") + pl.col("pp").fill_null(0)).alias("paid_principal"),
             (pl.col("paid_interest") + pl.col("pi").fill_null(0)).alias("paid_interest"),
@@ -278,7 +294,7 @@ def _rebuild(
     loan_col, n_col, p_less, i_less = c["loan_id"], c["n"], c["p_less"], c["i_less"]
     capped = c["interest_capped"]
     due, adjusted, p_left, i_left = c["due_on"], c["adjusted_due_on"], c["p_left"], c["i_left"]
-    upd_loan: list[str] = []
+    upd_loan: list = []
     upd_n: list[int] = []
     new_p: list[int] = []
     new_i: list[int] = []
@@ -307,29 +323,29 @@ def _rebuild(
             new_i.append(i + i_less[k] + capped[k])
         start = end
     upd = pl.DataFrame({"loan_id": upd_loan, "n": upd_n, "new_p": new_p, "new_i": new_i},
-                       schema={"loan_id": pl.String, "n": pl.Int32, "new_p": pl.Int64, "new_i": pl.Int64})
+                       schema={"loan_id": key_type(inst), "n": pl.Int32, "new_p": pl.Int64, "new_i": pl.Int64})
     return (
-        inst.join(upd, on=["loan_id", "n"], how="left")
+        join_instalments(inst, upd)
         .with_columns(pl.coalesce("new_p", "principal").alias("principal"),
                       pl.coalesce("new_i", "interest").alias("interest"))
         .drop("new_p", "new_i")
-    )
+    ).collect(engine=ENGINE)
 
 
 def _attribute(
     allocated: pl.DataFrame, new: pl.DataFrame, act: pl.DataFrame, payments: pl.DataFrame, day: dt.date
 ) -> pl.DataFrame:
     """Split each loan's allocations (and the credit left over) across its sources of money."""
-    # Uses: the allocations in the order they were made, then what is left as credit.
+    # Uses: the allocations in the order they were made, then what is left as credit; grouped by
+    # loan (a stable sort), so a row's position orders it as (loan, order made) does.
     uses = pl.concat([
         allocated.lazy().select("loan_id", "n", "component", pl.col("paid").alias("amount")),
         new.lazy().filter(pl.col("new_credit") > 0).select(
             "loan_id", pl.lit(0, pl.Int32).alias("n"), pl.lit("credit").alias("component"),
             pl.col("new_credit").alias("amount")),
-    ]).filter(pl.col("amount") > 0).with_columns(
-        pl.int_range(pl.len()).over("loan_id").alias("seq")
-    ).with_columns(
-        pl.col("amount").cum_sum().over("loan_id").alias("u_end")
+    ]).filter(pl.col("amount") > 0).sort("loan_id", maintain_order=True).with_columns(
+        pl.col("loan_id").set_sorted(), pl.int_range(pl.len(), dtype=pl.UInt64).alias("u_idx"),
+        _running_total("amount").alias("u_end"),
     ).with_columns((pl.col("u_end") - pl.col("amount")).alias("u_start"))
     sources = pl.concat([
         act.lazy().filter(pl.col("credit") > 0).select("loan_id", pl.lit("credit").alias("source"),
@@ -338,20 +354,20 @@ def _attribute(
         payments.lazy().select("loan_id", pl.col("payment_id").alias("source"), pl.col("amount").alias("s_amount"),
                         pl.lit(1).alias("s_order"), pl.col("payment_id").alias("pid")),
     ]).sort("loan_id", "s_order", "pid").with_columns(
-        pl.col("s_amount").cum_sum().over("loan_id").alias("s_end")
-    ).with_columns((pl.col("s_end") - pl.col("s_amount")).alias("s_start"))
-    status = act.lazy().select("loan_id", (pl.col("status") == "charged_off").alias("recovery"))
+        pl.col("loan_id").set_sorted(), pl.int_range(pl.len(), dtype=pl.UInt64).alias("s_idx"),
+        _running_total("s_amount").alias("s_end"),
+    ).with_columns((pl.col("s_end") - pl.col("s_amount")).alias("s_start")).join(
+        act.lazy().select("loan_id", (pl.col("status") == "charged_off").alias("recovery")), on="loan_id")
     out = (
         uses.join(sources, on="loan_id")
         .with_columns(
             (pl.min_horizontal("u_end", "s_end") - pl.max_horizontal("u_start", "s_start")).alias("amount")
         )
-        .filter(pl.col("amount") > 0)
-        .join(status, on="loan_id")
-        .sort("loan_id", "seq", "s_order", "pid")
+        # Credit carried from earlier days and left unspent is not a new allocation.
+        .filter((pl.col("amount") > 0) & ~((pl.col("source") == "credit") & (pl.col("component") == "credit")))
+        # By loan, use as made, then source (credit first, then payments by id): one integer key.
+        .sort(pl.col("u_idx") * (1 << 32) + pl.col("s_idx"))
         .select("loan_id", pl.lit(day, pl.Date).alias("day"), "source", "component",
                 pl.col("n").cast(pl.Int32), pl.col("amount").cast(pl.Int64), "recovery")
     )
-    # Credit carried from earlier days and left unspent is not a new allocation.
-    out = out.filter(~((pl.col("source") == "credit") & (pl.col("component") == "credit")))
     return out.select(ALLOCATIONS.names()).collect(engine=ENGINE)

@@ -10,6 +10,7 @@ import datetime as dt
 import polars as pl
 
 from arrears.book.frames import ENGINE
+from arrears.book.keys import join_instalments
 
 MICRO = 1_000_000
 
@@ -112,10 +113,10 @@ def post_held_interest(
         .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
         .select("loan_id", pl.col("current_n").alias("n"), "accrued_gross", "_pc", "_pf")
     )
-    inst = inst.join(run.select("loan_id", "n", "_pc", "_pf"), on=["loan_id", "n"], how="left").with_columns(
+    inst = join_instalments(inst, run.select("loan_id", "n", "_pc", "_pf")).with_columns(
         (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
         (pl.col("waived_interest") + pl.col("_pf").fill_null(0)).alias("waived_interest"),
-    ).select(inst.columns)
+    ).select(inst.columns).collect(engine=ENGINE)
     per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum())
     loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
         (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),

@@ -28,6 +28,7 @@ from arrears.book.ageing import age
 from arrears.book.allocation import allocate
 from arrears.book.balances import balances, round_micro, unpaid_interest
 from arrears.book.frames import ENGINE
+from arrears.book.keys import LoanKeys, RowOrder, join_instalments, key_type, sort_by_key
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, check
 
 
@@ -62,6 +63,39 @@ def step(
     """
     adjustments = adjustments if adjustments is not None else pl.DataFrame(schema=adj_rules.ADJUSTMENTS)
     pauses = pauses if pauses is not None else pl.DataFrame(schema=adj_rules.PAUSES)
+    # The rules run on integer loan keys (``keys.py``: half the cost of hashing strings); facts
+    # naming a loan outside the book leave the day on strings, as it always ran.
+    keys = LoanKeys.of(book.loans)
+    keyed = keys.encode(book.loans, book.inst, terms, payments, adjustments, pauses) if keys else None
+    if keyed is not None:
+        loans, inst, terms, payments, adjustments, pauses = keyed
+        order = RowOrder.of(keys, inst)
+        loans, inst = order.sort(loans, inst)
+        terms, payments = sort_by_key(terms), sort_by_key(payments)
+        r = _day(Book(loans, inst), terms, payments, day, schemes, adjustments, pauses)
+        book_, allocations, transitions, movements = (
+            Book(keys.decode(order.restore_loans(r.book.loans)),
+                 keys.decode(order.restore_inst(r.book.inst, adj_rules.sorts_instalments(adjustments)))),
+            keys.decode(r.allocations), keys.decode(order.restore_subset(r.transitions)),
+            keys.decode(order.restore_loans(r.movements)))
+    else:
+        r = _day(book, terms, payments, day, schemes, adjustments, pauses)
+        book_, allocations, transitions, movements = r.book, r.allocations, r.transitions, r.movements
+    return DayResult(
+        Book(check(book_.loans, LOAN_STATE, "loans"), check(book_.inst, INSTALMENT_STATE, "instalments")),
+        allocations, transitions, check(movements, MOVEMENTS, "movements"),
+    )
+
+
+def _day(
+    book: Book,
+    terms: pl.DataFrame,
+    payments: pl.DataFrame,
+    day: dt.date,
+    schemes: Mapping[str, tuple[int, ...]],
+    adjustments: pl.DataFrame,
+    pauses: pl.DataFrame,
+) -> DayResult:
     loans, inst = book.loans, book.inst
     as_of = _common_as_of(loans)
     if as_of is not None and as_of >= day:
@@ -92,8 +126,7 @@ def step(
     loans = loans.with_columns(pl.lit(day, pl.Date).alias("as_of"))
     movements = _movements(before, loans, payments, day)
     return DayResult(
-        Book(check(loans.select(LOAN_STATE.names()), LOAN_STATE, "loans"),
-             check(inst.select(INSTALMENT_STATE.names()), INSTALMENT_STATE, "instalments")),
+        Book(loans.select(LOAN_STATE.names()), inst.select(INSTALMENT_STATE.names())),
         allocations, transitions, movements,
     )
 
@@ -134,7 +167,7 @@ def _post(
         return loans, inst
     post = post.lazy()
     inst = (
-        inst.lazy().join(post, on=["loan_id", "n"], how="left")
+        join_instalments(inst, post)
         .with_columns((pl.col(into) + pl.col("post").fill_null(0)).alias(into))
         .drop("post")
     )
@@ -153,7 +186,7 @@ def _write_off_residuals(
     is written off (and recorded) rather than chased."""
     paid = payments.select("loan_id").unique()
     if paid.is_empty():
-        return loans, inst, pl.DataFrame({"loan_id": [], "amount": []}, schema={"loan_id": pl.String, "amount": pl.Int64})
+        return loans, inst, pl.DataFrame(schema={"loan_id": key_type(loans), "amount": pl.Int64})
     cand = loans.join(paid, on="loan_id").filter(~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]))
     bal = balances(cand, inst.join(cand.select("loan_id"), on="loan_id"), day).join(
         terms.select("loan_id", "residual_below"), on="loan_id"
@@ -182,4 +215,5 @@ def _movements(before: pl.DataFrame, after: pl.DataFrame, payments: pl.DataFrame
             (pl.col("charged_off_on") == day).fill_null(False).alias("charged_off"),
         )
     )
-    return check(m.cast(dict(MOVEMENTS)).collect(engine=ENGINE), MOVEMENTS, "movements")
+    # loan_id keeps its type: keys inside the step, strings outside.
+    return m.cast({c: t for c, t in MOVEMENTS.items() if c != "loan_id"}).collect(engine=ENGINE)
