@@ -100,10 +100,9 @@ def watch(
     # counts. (Collected one by one: ``pl.collect_all`` costs milliseconds a call.)
     moving = ~pl.col("status").is_in(CLOSED) & (pl.col("dpd") > 0)
     # Membership tests rather than joins: cheaper, and each frame keeps its order.
-    tried = pl.col("loan_id").is_in(loans.lazy().filter(~moving).select("loan_id").collect(engine=ENGINE)
-                                    ["loan_id"].implode())
-    trial_loans, trial_inst, t, p = (f.collect(engine=ENGINE) for f in (
-        loans.lazy().filter(tried).with_columns(pl.lit(day, pl.Date).alias("as_of")),
+    trial_loans = loans.lazy().filter(~moving).with_columns(pl.lit(day, pl.Date).alias("as_of")).collect(engine=ENGINE)
+    tried = pl.col("loan_id").is_in(trial_loans["loan_id"].implode())
+    trial_inst, t, p = (f.collect(engine=ENGINE) for f in (
         inst.lazy().filter(tried),
         terms.lazy().filter(tried),
         pauses.lazy().filter(tried),
