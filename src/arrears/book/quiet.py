@@ -180,23 +180,26 @@ def _span(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, day: dt.
 
 def _basis(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, on: dt.date) -> pl.LazyFrame:
     """What the snapshot counts of each quiet loan, fixed over its span (see the module docstring)."""
-    bal = balances(loans, inst, on).lazy().select(
+    bal = balances(loans, inst, on).select(
         "loan_id", "principal_outstanding", (pl.col("total_outstanding") - pl.col("accrued_interest")).alias("owed"))
     current = inst.lazy().filter((pl.col("period_start") < on) & (pl.col("due_on") > on)).select(
         "loan_id", "period_start", "due_on", "interest",
         interest_settled().alias("interest_less"),
+        pl.len().over("loan_id").alias("_accruing"),
     )
+    base = loans.lazy().select("loan_id", "status", "bucket", interest_held().alias("interest_held"))
+    if bal.height == loans.height and bal["loan_id"].equals(loans["loan_id"]):
+        # ``balances`` keeps its input's order: set beside the loans rather than joined.
+        base = pl.concat([base, bal.lazy().drop("loan_id")], how="horizontal")
+    else:
+        base = base.join(bal.lazy(), on="loan_id", how="left")
     # Two instalments accruing at once (a restructure's overlap) is not worth a special case: such a
     # loan is simply stepped (it drops out here, so its watch says "every day").
-    single = current.group_by("loan_id").len().filter(pl.col("len") == 1).select("loan_id")
-    has_none = loans.lazy().select("loan_id").join(current.select("loan_id"), on="loan_id", how="anti")
-    keep = pl.concat([single, has_none])
     return (
-        loans.lazy().select("loan_id", "status", "bucket", interest_held().alias("interest_held"))
-        .join(keep, on="loan_id")
-        .join(terms.lazy().select("loan_id", "currency"), on="loan_id")
-        .join(bal, on="loan_id", how="left")
+        base.join(terms.lazy().select("loan_id", "currency"), on="loan_id")
         .join(current, on="loan_id", how="left")
+        .filter(pl.col("_accruing").is_null() | (pl.col("_accruing") == 1))
+        .drop("_accruing")
     )
 
 
