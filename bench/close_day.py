@@ -496,8 +496,12 @@ def _open_on(day: dt.date) -> pl.Expr:
 
 def _touched_ids(watch_rows: pl.DataFrame, payments: pl.DataFrame, new_ids: pl.Series, day: dt.date) -> pl.Series:
     """The close's touched loans: the watch's due ones (``read_due_watch``), those paying, the new ones."""
-    due = watch_rows.filter(pl.col("quiet_until").is_null() | (pl.col("quiet_until") < day))["loan_id"]
-    return pl.concat([due, payments["loan_id"], new_ids]).unique()
+    return pl.concat([_due(watch_rows, day)["loan_id"], payments["loan_id"], new_ids]).unique()
+
+
+def _due(watch_rows: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """The watch rows due on ``day`` (``read_due_watch``): loans stepped every day, and spans ended."""
+    return watch_rows.filter(pl.col("quiet_until").is_null() | (pl.col("quiet_until") < day))
 
 
 def generate_held(n: int, seed: int, shape: str, slice_size: int = 1_000_000) -> Held:
@@ -569,8 +573,8 @@ def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.
     watch, the step, their next quiet spans, the quiet loans' part of the snapshots, the snapshot.
     Returns the step's result, the new watch rows, the snapshot and the quiet totals ahead."""
     day, yesterday = h.day, h.day - dt.timedelta(days=1)
-    touched = _touched_ids(h.watch, h.payments, h.fresh["loan_id"], day)
-    due_watch = h.watch.filter(pl.col("quiet_until").is_null() | (pl.col("quiet_until") < day))
+    due_watch = _due(h.watch, day)
+    touched = pl.concat([due_watch["loan_id"], h.payments["loan_id"], h.fresh["loan_id"]]).unique()
     others = touched.filter(~touched.is_in(due_watch["loan_id"].implode()))
     old_watch = pl.concat([due_watch, h.watch.filter(pl.col("loan_id").is_in(others.implode()))])
     terms = h.terms.filter(
@@ -592,13 +596,16 @@ def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.
     return result, new_watch, snapshot, ahead
 
 
-def _timed(fn: Callable, name: str, spent: dict[str, float]) -> Callable:
+def _timed(fn: Callable, name: str, spent: dict[str, float], cpu: dict[str, float] | None = None) -> Callable:
+    """``fn``, adding its wall time to ``spent[name]`` (and its process CPU time to ``cpu[name]``)."""
     def timed(*a, **k):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         try:
             return fn(*a, **k)
         finally:
             spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+            if cpu is not None:
+                cpu[name] = cpu.get(name, 0.0) + time.process_time() - start_cpu
     return timed
 
 
@@ -625,10 +632,12 @@ def mode_touched(args: argparse.Namespace) -> None:
     phases = {"step": (here, "step"), "watch (next quiet spans)": (here, "watch"),
               "  of which the trial step": (quiet_mod, "step"), "quiet_totals": (here, "quiet_totals"),
               "snapshot": (here, "portfolio_snapshot")}
+    top = [n for n in phases if not n.startswith(" ")]
     spent: dict[str, float] = {}
+    spent_cpu: dict[str, float] = {}
     originals = [(mod, attr, getattr(mod, attr)) for mod, attr in phases.values()]
     for name, (mod, attr) in phases.items():
-        setattr(mod, attr, _timed(getattr(mod, attr), name, spent))
+        setattr(mod, attr, _timed(getattr(mod, attr), name, spent, spent_cpu))
     try:
         runs, first = _repeat(args, lambda: close_in_memory(h), ("tottime", "cumulative"))
     finally:
@@ -647,9 +656,14 @@ def mode_touched(args: argparse.Namespace) -> None:
     for i, r in enumerate(runs):
         print(f"{i + 1:<5} {r.seconds:>8.2f} {r.cpu:>7.2f} {args.n / r.seconds:>13,.0f} {touched / r.seconds:>11,.0f} "
               f"{r.rss_before_mb:>14,.0f} {r.peak_rss_mb:>12,.0f}")
-    print("where the time goes (seconds a run, the mean of the runs):")
+    # The CPU time (process, all threads) too: on a shared machine the wall time includes the wait
+    # for a core, the CPU time does not.
+    print("where the time goes (seconds a run, the mean of the runs; wall, then CPU):")
     for name in phases:  # in this order: the trial step is part of the watch
-        print(f"  {name:<28} {spent.get(name, 0.0) / len(runs):>7.2f} a run")
+        print(f"  {name:<28} {spent.get(name, 0.0) / len(runs):>7.2f} {spent_cpu.get(name, 0.0) / len(runs):>7.2f} a run")
+    total_wall, total_cpu = statistics.mean(r.seconds for r in runs), statistics.mean(r.cpu for r in runs)
+    print(f"  {'the rest (ids, filters, _plus)':<28} {total_wall - sum(spent.get(n, 0.0) for n in top) / len(runs):>7.2f} "
+          f"{total_cpu - sum(spent_cpu.get(n, 0.0) for n in top) / len(runs):>7.2f} a run")
 
 
 # --- end to end: the same book in a database, as of D-1 ------------------------------------------

@@ -100,15 +100,14 @@ def watch(
     # counts. (Collected one by one: ``pl.collect_all`` costs milliseconds a call.)
     moving = ~pl.col("status").is_in(CLOSED) & (pl.col("dpd") > 0)
     # Membership tests rather than joins: cheaper, and each frame keeps its order.
-    tried = pl.col("loan_id").is_in(loans.lazy().filter(~moving).select("loan_id").collect(engine=ENGINE)
-                                    ["loan_id"].implode())
-    trial_loans, trial_inst, t, p = (f.collect(engine=ENGINE) for f in (
-        loans.lazy().filter(tried).with_columns(pl.lit(day, pl.Date).alias("as_of")),
+    trial_loans = loans.lazy().filter(~moving).with_columns(pl.lit(day, pl.Date).alias("as_of")).collect(engine=ENGINE)
+    tried = pl.col("loan_id").is_in(trial_loans["loan_id"].implode())
+    trial_inst, t, p = (f.collect(engine=ENGINE) for f in (
         inst.lazy().filter(tried),
         terms.lazy().filter(tried),
         pauses.lazy().filter(tried),
     ))
-    still = pl.DataFrame(schema={"loan_id": pl.String})
+    quiet_ids = pl.Series("loan_id", [], pl.String)
     if not trial_loans.is_empty():
         r = step(Book(trial_loans, trial_inst), t, pl.DataFrame(schema=PAYMENTS), nxt, schemes, None, p)
         cols = [c for c in LOAN_STATE.names() if c != "as_of"]
@@ -117,12 +116,9 @@ def watch(
         if _aligned(trial_loans, r.book.loans, ["loan_id"]) and _aligned(trial_inst, r.book.inst, ["loan_id", "n"]):
             # The step kept its input's rows in their order (as it does): compared side by side,
             # column by column, instead of hashing every column of every row in a join.
-            moved = pl.concat([
-                _differing(trial_loans.select(cols), r.book.loans.select(cols)),
-                _differing(trial_inst, r.book.inst.select(inst_cols)),
-                others,
-            ])
-            still = trial_loans.lazy().select("loan_id").join(moved.unique(), on="loan_id", how="anti")
+            moved = pl.concat([_differing(trial_inst, r.book.inst.select(inst_cols)), others]).collect(engine=ENGINE)
+            still = _same(trial_loans.select(cols), r.book.loans.select(cols))
+            quiet_ids = trial_loans["loan_id"].filter(still & ~trial_loans["loan_id"].is_in(moved["loan_id"].implode()))
         else:
             same_loan = trial_loans.lazy().select(cols).join(r.book.loans.lazy().select(cols), on=cols, how="semi",
                                                               nulls_equal=True)
@@ -131,17 +127,18 @@ def watch(
                 r.book.inst.lazy().join(trial_inst.lazy(), on=inst_cols, how="anti", nulls_equal=True).select("loan_id"),
                 others,
             ])
-            still = same_loan.select("loan_id").join(moved_inst.unique(), on="loan_id", how="anti")
-        still = still.collect(engine=ENGINE)
-    still = still.lazy()
-    quiet_loans = loans.lazy().join(still, on="loan_id").collect(engine=ENGINE)
-    quiet_inst = inst.lazy().join(still, on="loan_id").collect(engine=ENGINE)
-    quiet = _span(quiet_loans, quiet_inst, terms, day, schemes).collect(engine=ENGINE)
-    q_ids = quiet.lazy().select("loan_id")
-    basis = _basis(loans.lazy().join(q_ids, on="loan_id"), inst.lazy().join(q_ids, on="loan_id"), terms, nxt)
+            quiet_ids = same_loan.select("loan_id").join(moved_inst.unique(), on="loan_id", how="anti").collect(
+                engine=ENGINE)["loan_id"]
+    # The quiet loans are among those tried: picked from the trial's (smaller) frames, whose state
+    # is the loans' own (only ``as_of`` is set, and nothing below reads it).
+    quiet = pl.col("loan_id").is_in(quiet_ids.implode())
+    quiet_loans, quiet_inst, quiet_terms = (f.lazy().filter(quiet).collect(engine=ENGINE)
+                                            for f in (trial_loans, trial_inst, t))
+    span = _span(quiet_loans, quiet_inst, quiet_terms, day, schemes)
+    basis = _basis(quiet_loans, quiet_inst, quiet_terms, nxt)
     out = (
         loans.lazy().select("loan_id")
-        .join(quiet.lazy().join(basis, on="loan_id", how="inner"), on="loan_id", how="left")
+        .join(span.join(basis, on="loan_id", how="inner"), on="loan_id", how="left")
         .select(WATCH.names())
         .cast(dict(WATCH))
     )
@@ -153,22 +150,27 @@ def _aligned(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> bool:
     return a.height == b.height and a.select(keys).equals(b.select(keys))
 
 
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> pl.Series:
+    """Whether each row of aligned frames ``a`` and ``b`` (same columns) is the same, nulls equal."""
+    return pl.select(pl.all_horizontal([a[c].eq_missing(b[c]) for c in a.columns])).to_series()
+
+
 def _differing(a: pl.DataFrame, b: pl.DataFrame) -> pl.LazyFrame:
     """``loan_id`` of the rows where aligned frames ``a`` and ``b`` (same columns) differ, nulls equal."""
-    same = pl.select(pl.all_horizontal([a[c].eq_missing(b[c]) for c in a.columns])).to_series()
-    return a["loan_id"].filter(~same).to_frame().lazy()
+    return a["loan_id"].filter(~_same(a, b)).to_frame().lazy()
 
 
 def _span(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, day: dt.date,
           schemes: Mapping[str, tuple[int, ...]]) -> pl.LazyFrame:
     """``loan_id, quiet_until``: the day before each loan's next event day after ``day``, or the day
-    before a day its state schedules (a settlement's deadline, the end of a probation)."""
+    before a day its state schedules (a settlement's deadline, the end of a probation). ``terms``:
+    those of ``loans``, no others."""
     one = pl.duration(days=1)
     later = lambda e: pl.when(e > pl.lit(day, pl.Date)).then(e)  # noqa: E731
     own = loans.lazy().select("loan_id", pl.min_horizontal(
         later(pl.col("settlement_pay_by")), later(pl.col("settlement_pay_by") + one),
         later(pl.col("probation_until")), later(pl.col("probation_until") + one)).alias("state_next"))
-    nxt = next_event_day(terms.lazy().join(loans.lazy().select("loan_id"), on="loan_id"), inst.lazy(), schemes, day,
+    nxt = next_event_day(terms.lazy(), inst.lazy(), schemes, day,
                          edges_of=(unpaid_principal() + unpaid_interest()) > 0)
     horizon = pl.lit(day + dt.timedelta(days=HORIZON), pl.Date)
     return own.join(nxt, on="loan_id", how="left").select(
@@ -176,25 +178,28 @@ def _span(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, day: dt.
     )
 
 
-def _basis(loans: pl.LazyFrame, inst: pl.LazyFrame, terms: pl.DataFrame, on: dt.date) -> pl.LazyFrame:
+def _basis(loans: pl.DataFrame, inst: pl.DataFrame, terms: pl.DataFrame, on: dt.date) -> pl.LazyFrame:
     """What the snapshot counts of each quiet loan, fixed over its span (see the module docstring)."""
-    bal = balances(loans, inst, on).lazy().select(
+    bal = balances(loans, inst, on).select(
         "loan_id", "principal_outstanding", (pl.col("total_outstanding") - pl.col("accrued_interest")).alias("owed"))
     current = inst.lazy().filter((pl.col("period_start") < on) & (pl.col("due_on") > on)).select(
         "loan_id", "period_start", "due_on", "interest",
         interest_settled().alias("interest_less"),
+        pl.len().over("loan_id").alias("_accruing"),
     )
+    base = loans.lazy().select("loan_id", "status", "bucket", interest_held().alias("interest_held"))
+    if bal.height == loans.height and bal["loan_id"].equals(loans["loan_id"]):
+        # ``balances`` keeps its input's order: set beside the loans rather than joined.
+        base = pl.concat([base, bal.lazy().drop("loan_id")], how="horizontal")
+    else:
+        base = base.join(bal.lazy(), on="loan_id", how="left")
     # Two instalments accruing at once (a restructure's overlap) is not worth a special case: such a
     # loan is simply stepped (it drops out here, so its watch says "every day").
-    single = current.group_by("loan_id").len().filter(pl.col("len") == 1).select("loan_id")
-    has_none = loans.lazy().select("loan_id").join(current.select("loan_id"), on="loan_id", how="anti")
-    keep = pl.concat([single, has_none])
     return (
-        loans.lazy().select("loan_id", "status", "bucket", interest_held().alias("interest_held"))
-        .join(keep, on="loan_id")
-        .join(terms.lazy().select("loan_id", "currency"), on="loan_id")
-        .join(bal, on="loan_id", how="left")
+        base.join(terms.lazy().select("loan_id", "currency"), on="loan_id")
         .join(current, on="loan_id", how="left")
+        .filter(pl.col("_accruing").is_null() | (pl.col("_accruing") == 1))
+        .drop("_accruing")
     )
 
 
@@ -205,26 +210,48 @@ def quiet_totals(watch: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataF
     span = watch.filter(pl.col("quiet_until").is_not_null() & (pl.col("quiet_until") >= first))
     if span.is_empty() or first > last:
         return pl.DataFrame(schema=QUIET_TOTALS)
-    day = pl.col("day")
-    # Only the columns the totals read are repeated for each day (not the loan's id).
-    days = span.lazy().select(
-        pl.date_ranges(pl.lit(first, pl.Date), pl.min_horizontal("quiet_until", pl.lit(last, pl.Date))).alias("day"),
-        "currency", "bucket", "status", "principal_outstanding", "owed", "period_start", "due_on", "interest",
-        "interest_less", "interest_held",
-    ).explode("day")
-    gross = pl.when((pl.col("period_start") < day) & (pl.col("due_on") > day)).then(
-        accrued_gross(day, pl.col("interest_less")))
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    # Every span begins on ``first`` (or before): a loan counts on day k when its span's last day
+    # (``end``, an offset from ``first``) is k or later. What is fixed over a span is summed per last
+    # day, then over the last days from k on (a difference array: O(loans), not O(loans x days)).
+    # Only the current period's accrued interest moves from day to day, and, rounded per loan, it
+    # does not sum over days: it is valued per day, one column a day, without repeating the rows.
+    end = (pl.min_horizontal("quiet_until", pl.lit(last, pl.Date)) - pl.lit(first, pl.Date)).dt.total_days()
     is_open = pl.col("status").is_in(OPEN_IN_SNAPSHOT)
+    frame = span.lazy().select(
+        "currency", "bucket", end.alias("end"), is_open.alias("open"), "status", "principal_outstanding", "owed",
+        "period_start", "due_on", "interest", "interest_less", "interest_held",
+    )
+    fixed = frame.group_by("currency", "bucket", "end").agg(
+        pl.len().cast(pl.Int64).alias("members"),
+        pl.col("open").sum().cast(pl.Int64).alias("loans"),
+        pl.col("principal_outstanding").filter(pl.col("open")).sum().alias("principal_outstanding"),
+    )
+    per_day = (
+        fixed.join(pl.LazyFrame({"k": list(range(len(days)))}, schema={"k": pl.Int64}), how="cross")
+        .filter(pl.col("end") >= pl.col("k"))
+        .group_by("currency", "bucket", "k")
+        .agg(pl.col("members", "loans", "principal_outstanding").sum())
+    )
+    # (A column a day, then plain sums: cheaper than a filter inside each aggregation.)
+    totals = frame.filter(pl.col("open")).select("currency", "bucket", *[
+        pl.when(pl.col("end") >= k).then(pl.col("owed") + accrued_net(_gross_on(d), pl.col("interest_held"))).alias(str(k))
+        for k, d in enumerate(days)
+    ]).group_by("currency", "bucket").agg(pl.all().sum()).unpivot(index=["currency", "bucket"], variable_name="k", value_name="total_outstanding").with_columns(
+        pl.col("k").cast(pl.Int64))
     return (
-        days.with_columns((pl.col("owed") + accrued_net(gross, pl.col("interest_held"))).alias("total"))
-        .group_by("day", "currency", "bucket")
-        .agg(
-            pl.len().cast(pl.Int64).alias("members"),
-            is_open.sum().cast(pl.Int64).alias("loans"),
-            pl.col("principal_outstanding").filter(is_open).sum().alias("principal_outstanding"),
-            pl.col("total").filter(is_open).sum().alias("total_outstanding"),
+        per_day.join(totals, on=["currency", "bucket", "k"], how="left")
+        .with_columns(
+            (pl.lit(first, pl.Date) + pl.duration(days=pl.col("k"))).alias("day"),
+            pl.col("total_outstanding").fill_null(0),
         )
         .select(QUIET_TOTALS.names())
         .cast(dict(QUIET_TOTALS))
         .collect(engine=ENGINE)
     )
+
+
+def _gross_on(day: dt.date) -> pl.Expr:
+    """The current instalment's interest accrued by ``day`` (null outside its period)."""
+    d = pl.lit(day, pl.Date)
+    return pl.when((pl.col("period_start") < d) & (pl.col("due_on") > d)).then(accrued_gross(d, pl.col("interest_less")))
