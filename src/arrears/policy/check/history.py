@@ -59,7 +59,8 @@ def history_events(contacts: pl.DataFrame) -> pl.DataFrame:
 def planned_events(prepared: pl.DataFrame) -> pl.DataFrame:
     """The batch's contact actions as event rows (``j`` = their ``seq``)."""
     phone = pl.col("family") == "phone"
-    return prepared.filter(pl.col("family").is_not_null()).select(
+    # Lazily, so that the filter copies only the columns kept (``prepared`` may be wide).
+    return prepared.lazy().filter(pl.col("family").is_not_null()).select(
         "borrower_id",
         pl.col("seq").alias("j"),
         pl.col("start").alias("ev_at"),
@@ -73,7 +74,7 @@ def planned_events(prepared: pl.DataFrame) -> pl.DataFrame:
         phone.alias("connected"),
         pl.lit(False).alias("conversation"),
         pl.lit(True).alias("made"),
-    )
+    ).collect()
 
 
 def _event_kinds() -> list[pl.Expr]:
