@@ -7,11 +7,13 @@ Steps, all set-based over the batch:
 3. Facts: flags in force, contact history counts, hours windows, parameters of the effective pack,
    the template's declared purpose and audience. The per-action frame is built lazily, so that of
    its ~200 columns only those a rule, an explanation or the caps read are carried through the joins.
-4. Static rules once for the whole batch; cap rules (counts) in rounds, round k deciding every
-   borrower's k-th action with the counts of its history plus its earlier *allowed* actions (what
-   each earlier action would add is paired once for the whole batch, before the rounds). An
-   action depends only on the actions before it, so the result is the same as deciding the actions
-   one by one in (borrower, start, action_id) order, which is what the single door does.
+4. Static rules once for the whole batch (whether a rule is in force is worked out once per
+   distinct pack, channel and party kind, and joined back). Cap rules (counts) once for the whole
+   batch with the counts of the history, then in rounds, round k holding every borrower's k-th
+   action: what each earlier action would add is paired once for the whole batch; a round adds the
+   pairs whose earlier action was allowed and decides again only the actions whose counts that
+   raised. An action depends only on the actions before it, so the result is the same as deciding
+   the actions one by one in (borrower, start, action_id) order, which is what the single door does.
 """
 
 from __future__ import annotations
@@ -92,6 +94,19 @@ def _in_force(check: Check, packs: Packs) -> pl.Expr:
     )
 
 
+# What decides whether a rule is in force for an action: few distinct values in a batch.
+_CONTEXT = ("pack_key", "rule_channel", "party_kind")
+
+
+def _in_force_columns(a: pl.DataFrame, packs: Packs) -> pl.DataFrame:
+    """``f:RULE`` per distinct (pack, channel, party kind) of the batch: whether the rule is in
+    force there. Joined back to the actions, it replaces three string ``is_in`` per rule and action
+    (0.15 s of CPU for the 40 static rules at 200,000 actions) with one join on a few hundred rows."""
+    if "in force" not in packs.memo:
+        packs.memo["in force"] = [_in_force(c, packs).alias(f"f:{c.rule}") for c in CHECKS if packs.rule_meta(c.rule)]
+    return a.select(_CONTEXT).unique().with_columns(packs.memo["in force"])
+
+
 def _blocks(checks: list[Check], packs: Packs) -> list[pl.Expr]:
     """``b:RULE`` per check: in force and blocking. A rule no pack holds for this collector role
     (US-VALID for a lender collecting its own loans) is never evaluated: its parameters are absent."""
@@ -103,7 +118,7 @@ def _blocks(checks: list[Check], packs: Packs) -> list[pl.Expr]:
 
 def _build_blocks(checks: list[Check], packs: Packs) -> list[pl.Expr]:
     return [
-        (_in_force(c, packs) & c.blocked.fill_null(True) if packs.rule_meta(c.rule) else pl.lit(False)).alias(f"b:{c.rule}")
+        (pl.col(f"f:{c.rule}") & c.blocked.fill_null(True) if packs.rule_meta(c.rule) else pl.lit(False)).alias(f"b:{c.rule}")
         for c in checks
     ]
 
@@ -140,6 +155,8 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
             _hhmm(pl.col("pref_from")).alias("pref_from_text"), _hhmm(pl.col("pref_until")).alias("pref_until_text"))
         # The counts from the history alone: the caps add the batch's earlier allowed actions.
         .join(combine(hist, zoned).lazy(), on="idx", how="left")
+        # Not in ``_facts``: the first collect (opt-outs, hours) does not read it.
+        .join(_in_force_columns(a, packs).lazy(), on=list(_CONTEXT), how="left", nulls_equal=True)
         .with_columns(_blocks(static, packs))
         .with_columns(static_ok.alias("static_ok"))
     )
@@ -198,7 +215,7 @@ def _kept(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[
 def _read(checks: tuple[Check, ...], packs: Packs) -> set[str]:
     caps = [c for c in checks if c.cap]
     return {
-        "idx", "seq", "borrower_id", "static_ok", "family", "address_used", "loan_ids", *ACTIONS.names(),
+        "idx", "seq", "borrower_id", "static_ok", "family", "address_used", "loan_ids", *ACTIONS.names(), *COUNTS,
         *[f"b:{c.rule}" for c in checks],
         *_columns([*_blocks(caps, packs), *[c.why for c in checks], *_assembly(tuple(c.rule for c in checks))]),
     }
@@ -235,8 +252,9 @@ def _decide_caps(a: pl.DataFrame, zoned: pl.DataFrame, hist: pl.DataFrame, caps:
     pairs = _batch_pairs(narrow, zoned, hist, a) if batch and narrow.height else None
     if pairs is None:
         return out.drop("seq")
-    allowed = out["allow"].to_numpy().copy()
-    per_action = narrow.select(COUNTS).to_numpy()
+    # A null ``allow`` blocks (``_assembly``), so it counts for nothing.
+    allowed = out["allow"].fill_null(False).to_numpy().copy()
+    per_action = narrow.select(COUNTS).to_numpy(writable=True)
     zseq, counts, prounds, pz, pj, added = pairs
     again: list[pl.DataFrame] = []
     kept = np.ones(len(allowed), bool)
@@ -251,7 +269,7 @@ def _decide_caps(a: pl.DataFrame, zoned: pl.DataFrame, hist: pl.DataFrame, caps:
         s = np.unique(zseq[rows])
         part = narrow[s].with_columns(_count_columns(per_action[s])).with_columns(blocks).with_columns(allow) \
             .select(out.columns)
-        allowed[s] = part["allow"].to_numpy()
+        allowed[s] = part["allow"].fill_null(False).to_numpy()
         kept[s] = False
         again.append(part)
     if not again:
@@ -265,7 +283,9 @@ def _batch_pairs(narrow: pl.DataFrame, zoned: pl.DataFrame, hist: pl.DataFrame,
     (``zrow``, earlier action ``j``, what ``j`` adds) grouped by the round of their ``zrow``'s
     action, each round's pairs in ``zrow`` order. None when no borrower has two actions."""
     n = narrow.height
-    first = (narrow["borrower_id"] != narrow["borrower_id"].shift(1)).fill_null(True).to_numpy()
+    # Where each borrower's actions begin (a missing borrower is one, as in the pairs' ``bz``).
+    first = narrow["borrower_id"].ne_missing(narrow["borrower_id"].shift(1)).to_numpy().copy()
+    first[0] = True
     at = np.arange(n)
     pos = at - np.maximum.accumulate(np.where(first, at, 0))
     if not pos.max():
