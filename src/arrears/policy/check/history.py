@@ -59,7 +59,8 @@ def history_events(contacts: pl.DataFrame) -> pl.DataFrame:
 def planned_events(prepared: pl.DataFrame) -> pl.DataFrame:
     """The batch's contact actions as event rows (``j`` = their ``seq``)."""
     phone = pl.col("family") == "phone"
-    return prepared.filter(pl.col("family").is_not_null()).select(
+    # Lazily, so that the filter copies only the columns kept (``prepared`` may be wide).
+    return prepared.lazy().filter(pl.col("family").is_not_null()).select(
         "borrower_id",
         pl.col("seq").alias("j"),
         pl.col("start").alias("ev_at"),
@@ -73,7 +74,7 @@ def planned_events(prepared: pl.DataFrame) -> pl.DataFrame:
         phone.alias("connected"),
         pl.lit(False).alias("conversation"),
         pl.lit(True).alias("made"),
-    )
+    ).collect()
 
 
 def _event_kinds() -> list[pl.Expr]:
@@ -220,22 +221,34 @@ def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFra
     return zoned_events.select("bz", "ev_day", *keep), loan_lists
 
 
+def _sides(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, bool, bool]:
+    """The two sides of the pairs, each keyed by ``bz``: the (action, zone) rows and the zoned
+    events. Also whether some event, and whether some action, is about several loans (their lists
+    then go into the pairs)."""
+    ev, loan_lists = _zoned_events(zoned, events)
+    action_lists = bool(zoned.height) and bool((zoned["loan_ids"].list.len() > 1).any())
+    side = zoned.select(*_ACTION_SIDE, *(["loan_ids"] if action_lists else []))
+    return side, ev, loan_lists, action_lists
+
+
 def _pairs(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.LazyFrame, bool, bool]:
     """(action, zone, event) pairs of one borrower and zone, lazily: Polars fuses the join, the
     pair columns and the group-by that read them. Also whether some event, and whether some
-    action, is about several loans (their lists then go into the pairs)."""
-    ev, loan_lists = _zoned_events(zoned, events)
-    action_lists = bool(zoned.height) and bool((zoned["loan_ids"].list.len() > 1).any())
-    side = [*_ACTION_SIDE, *(["loan_ids"] if action_lists else [])]
-    return zoned.lazy().select(side).join(ev.lazy(), on="bz", how="inner"), loan_lists, action_lists
+    action, is about several loans."""
+    side, ev, loan_lists, action_lists = _sides(zoned, events)
+    return side.lazy().join(ev.lazy(), on="bz", how="inner"), loan_lists, action_lists
 
 
 def history_facts(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """Per (action, zone) row (``zrow``): every count and "days since" fact from the stored contacts."""
-    pairs, loan_lists, action_lists = _pairs(zoned, events)
-    pairs = pairs.filter(pl.col("ev_at") < pl.col("start"))
+    side, ev, loan_lists, action_lists = _sides(zoned, events)
+    before = pl.col("ev_at") < pl.col("start")
+    pairs = side.lazy().join(ev.lazy(), on="bz", how="inner").filter(before)
     facts = pairs.with_columns(_pair_columns(loan_lists, action_lists=action_lists)).group_by("zrow").agg(_aggregations())
-    return facts.join(_first_attempt(pairs, loan_lists), on="zrow", how="left").collect()
+    # The few actions towards a third party get their own, small join: the second pass
+    # ``_first_attempt`` needs is not made over every pair (0.08 s against 0.01 s at 200,000 actions).
+    third = side.lazy().filter(pl.col("party") != "borrower").join(ev.lazy(), on="bz", how="inner").filter(before)
+    return facts.join(_first_attempt(third, loan_lists), on="zrow", how="left").collect()
 
 
 def batch_counts(zoned: pl.DataFrame, planned: pl.DataFrame) -> pl.DataFrame:
