@@ -85,6 +85,7 @@ import polars as pl
 
 from arrears.book.adjustments import ADJUSTMENTS, PAUSES
 from arrears.book.ageing import age
+from arrears.book.keys import in_id_order
 from arrears.book.payments import effective
 from arrears.book.products import Fee, Product
 from arrears.book.quiet import HORIZON, QUIET_TOTALS, quiet_totals, watch
@@ -583,6 +584,7 @@ def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.
     if not h.fresh.is_empty():
         fl, fi = initial_state(h.fresh, h.schedule.join(h.fresh.select("loan_id"), on="loan_id"))
         book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
+    book = Book(in_id_order(book.loans), in_id_order(book.inst))
     pauses = pl.DataFrame(schema=PAUSES)
     result = step(book, terms, effective(h.payments), day, h.schemes, pl.DataFrame(schema=ADJUSTMENTS), pauses)
     out = result.book
@@ -630,7 +632,7 @@ def mode_touched(args: argparse.Namespace) -> None:
     # module; the watch's trial step in book.quiet).
     here, quiet_mod = sys.modules[__name__], sys.modules[watch.__module__]
     phases = {"step": (here, "step"), "watch (next quiet spans)": (here, "watch"),
-              "  of which the trial step": (quiet_mod, "step"), "quiet_totals": (here, "quiet_totals"),
+              "  of which the trial step": (quiet_mod, "step_on_keys"), "quiet_totals": (here, "quiet_totals"),
               "snapshot": (here, "portfolio_snapshot")}
     top = [n for n in phases if not n.startswith(" ")]
     spent: dict[str, float] = {}
@@ -949,7 +951,7 @@ PHASES = {
     "compute: initial state (new loans)": ("arrears.close.run", "initial_state"),
     "compute: step (touched loans)": ("arrears.close.run", "step"),
     "compute: watch (trial step of the next day)": ("arrears.book.quiet", "watch"),
-    "compute:   of which the trial step": ("arrears.book.quiet", "step"),
+    "compute:   of which the trial step": ("arrears.book.quiet", "step_on_keys"),
     "compute:   of which the quiet span": ("arrears.book.quiet", "_span"),
     "compute:   of which the snapshot basis": ("arrears.book.quiet", "_basis"),
     "compute: snapshot": ("arrears.close.run", "portfolio_snapshot"),

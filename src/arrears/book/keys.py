@@ -40,6 +40,12 @@ class LoanKeys:
             return None
         return cls(ids, order)
 
+    def holds(self, ids: pl.Series) -> pl.Series:
+        """Whether each of ``ids`` is one of the book's (a binary search: no hash of the book's ids)."""
+        n = self.ids.len()
+        at = self.ids.search_sorted(ids, side="left")
+        return ((at < n) & (self.ids.gather(at.clip(0, max(n - 1, 0))) == ids)).fill_null(False) if n else ids.is_in([])
+
     def encode(self, loans: pl.DataFrame, *frames: pl.DataFrame) -> list[pl.DataFrame] | None:
         """``loans`` and ``frames`` with ``loan_id`` as keys, or None when one of ``frames``
         names a loan outside the book.
@@ -67,11 +73,17 @@ class LoanKeys:
             out.append(_keyed(f, keys if keys.len() == f.height else keys.gather(first.cum_sum().cast(pl.Int64) - 1)))
         return out
 
-    def decode(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """``frame`` with its keys back as ``loan_id`` strings."""
+    def decode(self, frame: pl.DataFrame, given: tuple[pl.Series, pl.Series] | None = None) -> pl.DataFrame:
+        """``frame`` with its keys back as ``loan_id`` strings.
+
+        ``given``: the keys and the ids of a frame the caller gave; when ``frame``'s keys are those,
+        row for row (the step's results on a book in id order), its ids are those, not looked up."""
         if frame.schema["loan_id"] != KEY:
             return frame
-        return frame.with_columns(self.ids.gather(frame["loan_id"]).alias("loan_id"))
+        k = frame["loan_id"]
+        if given is not None and k.equals(given[0], check_names=False):
+            return frame.with_columns(given[1].alias("loan_id"))
+        return frame.with_columns(self.ids.gather(k).alias("loan_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +145,32 @@ def sort_by_key(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("loan_id", maintain_order=True).with_columns(pl.col("loan_id").set_sorted())
 
 
+def in_id_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` in ``loan_id`` order (stable: a loan's instalments keep theirs), flagged so.
+
+    The close hands the step its book so: the step then neither sorts it nor puts its results back
+    in the caller's order, and the watch's trial step, on the results, neither. The close's book is
+    the stored loans (in id order) and the day's new ones after them: its few sorted runs are
+    merged, which costs a fraction of sorting strings."""
+    ids = frame["loan_id"]
+    if ids.is_sorted():
+        return frame.with_columns(ids.set_sorted())
+    cuts = _run_cuts(ids)
+    if len(cuts) > 9:
+        return frame.sort("loan_id", maintain_order=True).with_columns(pl.col("loan_id").set_sorted())
+    merged = frame.slice(0, cuts[1])
+    for a, b in zip(cuts[1:], cuts[2:]):
+        # Ties (one loan's rows in two runs) keep the earlier run's rows first: stable.
+        merged = merged.merge_sorted(frame.slice(a, b - a), key="loan_id")
+    return merged.with_columns(pl.col("loan_id").set_sorted())
+
+
+def _run_cuts(ids: pl.Series) -> list[int]:
+    """Where the ascending runs of ``ids`` start, and its length."""
+    n = ids.len()
+    return [0, *((ids.slice(1) < ids.slice(0, n - 1)).arg_true() + 1).to_list(), n]
+
+
 def _keyed(frame: pl.DataFrame, keys: pl.Series) -> pl.DataFrame:
     # Frames already in id order (the stored book is) are flagged so: Polars' sorted joins,
     # group-bys and windows then skip hashing.
@@ -152,8 +190,7 @@ def _id_order(ids: pl.Series) -> pl.Series | None:
     costs a fraction of sorting strings."""
     if ids.is_sorted():
         return None
-    n = ids.len()
-    cuts = [0, *((ids.slice(1) < ids.slice(0, n - 1)).arg_true() + 1).to_list(), n]
+    cuts = _run_cuts(ids)
     if len(cuts) > 9:
         return ids.arg_sort()
     runs = [pl.DataFrame({"loan_id": ids.slice(a, b - a), "row": pl.int_range(a, b, dtype=KEY, eager=True)})

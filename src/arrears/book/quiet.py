@@ -25,8 +25,9 @@ before the span ends.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+import numpy as np
 import polars as pl
 
 from arrears.book import adjustments as adj_rules
@@ -40,10 +41,11 @@ from arrears.book.balances import (
     unpaid_principal,
 )
 from arrears.book.frames import ENGINE
+from arrears.book.keys import LoanKeys, keyed, sort_by_key
 from arrears.book.replay import next_event_day
 from arrears.book.snapshot import OPEN as OPEN_IN_SNAPSHOT
 from arrears.book.state import CLOSED, LOAN_STATE, PAYMENTS
-from arrears.book.step import Book, step
+from arrears.book.step import Book, DayResult, step, step_on_keys
 
 # A quiet span ends after this many days at the latest: the portfolio snapshot counts a quiet loan
 # on each day of its span ahead of time (``quiet_totals``), so spans are kept finite. A loan with no
@@ -91,25 +93,46 @@ def watch(
 
     Conservative by construction: a loan is quiet only when its next day's step provably changes
     nothing; any doubt steps it every day, which is what a full close does anyway."""
-    loans, inst = book.loans, book.inst
-    nxt = day + dt.timedelta(days=1)
+    loans = book.loans
     pauses = pauses if pauses is not None else pl.DataFrame(schema=adj_rules.PAUSES)
+    # On integer keys, as the step runs (``keys.py``): the trial step then takes the keyed frames as
+    # they are, instead of mapping ids to keys and rows to key order and back again, and picking
+    # the loans tried and the quiet ones is a look-up by key, not a hash of strings.
+    keys = LoanKeys.of(loans)
+    if keys is not None and not pauses.is_empty():
+        # Another loan's pause changes nothing here (and would keep the watch off keys).
+        pauses = pauses.filter(keys.holds(pauses["loan_id"]))
+    keyed = keys.encode(loans, book.inst, terms, pauses) if keys else None
+    if keyed is None:
+        return _watch(loans, book.inst, terms, day, schemes, pauses, _on_strings)
+    out = _watch(*keyed[:3], day, schemes, keyed[3], _on_keys)
+    return keys.decode(out, (keyed[0]["loan_id"], loans["loan_id"])).select(WATCH.names())
+
+
+def _watch(
+    loans: pl.DataFrame,
+    inst: pl.DataFrame,
+    terms: pl.DataFrame,
+    day: dt.date,
+    schemes: Mapping[str, tuple[int, ...]],
+    pauses: pl.DataFrame,
+    on: _Ids,
+) -> pl.DataFrame:
+    """``watch`` on ``loans``' ids as they come (strings or keys, ``on`` the operations that differ)."""
+    nxt = day + dt.timedelta(days=1)
     # An open loan with days past due moves every day (dpd, and past grace its penalty): no need to try.
     # Lazy between the few points that must be materialised (the trial step's input, the loans that
     # stay still, the result): at the close's daily sizes each eager operation's fixed cost is what
     # counts. (Collected one by one: ``pl.collect_all`` costs milliseconds a call.)
     moving = ~pl.col("status").is_in(CLOSED) & (pl.col("dpd") > 0)
     # Membership tests rather than joins: cheaper, and each frame keeps its order.
-    trial_loans = loans.lazy().filter(~moving).with_columns(pl.lit(day, pl.Date).alias("as_of")).collect(engine=ENGINE)
-    tried = pl.col("loan_id").is_in(trial_loans["loan_id"].implode())
-    trial_inst, t, p = (f.collect(engine=ENGINE) for f in (
-        inst.lazy().filter(tried),
-        terms.lazy().filter(tried),
-        pauses.lazy().filter(tried),
-    ))
-    quiet_ids = pl.Series("loan_id", [], pl.String)
+    trial_loans = on.ordered(
+        loans.lazy().filter(~moving).with_columns(pl.lit(day, pl.Date).alias("as_of")).collect(engine=ENGINE))
+    tried = on.among(trial_loans["loan_id"], loans)
+    trial_inst, t, p = on.ordered(tried(inst)), tried(terms), tried(pauses)
+    quiet_ids = trial_loans["loan_id"].clear()
     if not trial_loans.is_empty():
-        r = step(Book(trial_loans, trial_inst), t, pl.DataFrame(schema=PAYMENTS), nxt, schemes, None, p)
+        r = on.step(Book(trial_loans, trial_inst), t, nxt, schemes, p)
         cols = [c for c in LOAN_STATE.names() if c != "as_of"]
         inst_cols = trial_inst.columns
         others = pl.concat([r.allocations.lazy().select("loan_id"), r.transitions.lazy().select("loan_id")])
@@ -118,7 +141,7 @@ def watch(
             # column by column, instead of hashing every column of every row in a join.
             moved = pl.concat([_differing(trial_inst, r.book.inst.select(inst_cols)), others]).collect(engine=ENGINE)
             still = _same(trial_loans.select(cols), r.book.loans.select(cols))
-            quiet_ids = trial_loans["loan_id"].filter(still & ~trial_loans["loan_id"].is_in(moved["loan_id"].implode()))
+            quiet_ids = trial_loans["loan_id"].filter(still & ~on.among(moved["loan_id"], loans)(trial_loans, True))
         else:
             same_loan = trial_loans.lazy().select(cols).join(r.book.loans.lazy().select(cols), on=cols, how="semi",
                                                               nulls_equal=True)
@@ -131,18 +154,69 @@ def watch(
                 engine=ENGINE)["loan_id"]
     # The quiet loans are among those tried: picked from the trial's (smaller) frames, whose state
     # is the loans' own (only ``as_of`` is set, and nothing below reads it).
-    quiet = pl.col("loan_id").is_in(quiet_ids.implode())
-    quiet_loans, quiet_inst, quiet_terms = (f.lazy().filter(quiet).collect(engine=ENGINE)
-                                            for f in (trial_loans, trial_inst, t))
+    quiet = on.among(quiet_ids, loans)
+    quiet_loans, quiet_inst, quiet_terms = (quiet(f) for f in (trial_loans, trial_inst, t))
     span = _span(quiet_loans, quiet_inst, quiet_terms, day, schemes)
     basis = _basis(quiet_loans, quiet_inst, quiet_terms, nxt)
     out = (
         loans.lazy().select("loan_id")
         .join(span.join(basis, on="loan_id", how="inner"), on="loan_id", how="left")
         .select(WATCH.names())
-        .cast(dict(WATCH))
+        .cast({c: t for c, t in WATCH.items() if c != "loan_id"})
     )
     return out.collect(engine=ENGINE)
+
+
+class _Ids:
+    """What the watch does differently on string ids and on integer keys."""
+
+    @staticmethod
+    def ordered(frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` in the order the trial step takes it."""
+        return frame
+
+    @staticmethod
+    def among(ids: pl.Series, book: pl.DataFrame) -> Callable[..., pl.DataFrame | pl.Series]:
+        """A filter of frames to the rows of ``ids`` (one of ``book``'s loans each); or, with
+        ``mask=True``, the rows' membership itself."""
+        def of(frame: pl.DataFrame, mask: bool = False) -> pl.DataFrame | pl.Series:
+            member = frame["loan_id"].is_in(ids.implode())
+            return member if mask else frame.filter(member)
+        return of
+
+    @staticmethod
+    def step(book: Book, terms: pl.DataFrame, day: dt.date, schemes: Mapping[str, tuple[int, ...]],
+             pauses: pl.DataFrame) -> DayResult:
+        """The trial step: the day after, with no payment and no adjustment."""
+        return step(book, terms, pl.DataFrame(schema=PAYMENTS), day, schemes, None, pauses)
+
+
+class _Keys(_Ids):
+    @staticmethod
+    def ordered(frame: pl.DataFrame) -> pl.DataFrame:
+        return sort_by_key(frame)
+
+    @staticmethod
+    def among(ids: pl.Series, book: pl.DataFrame) -> Callable[..., pl.DataFrame | pl.Series]:
+        # The keys are below the book's size: membership is a table indexed by key.
+        table = np.zeros(book.height, dtype=bool)
+        table[ids.to_numpy()] = True
+        member_of = pl.Series("member", table)
+
+        def of(frame: pl.DataFrame, mask: bool = False) -> pl.DataFrame | pl.Series:
+            member = member_of.gather(frame["loan_id"])
+            return member if mask else frame.filter(member)
+        return of
+
+    @staticmethod
+    def step(book: Book, terms: pl.DataFrame, day: dt.date, schemes: Mapping[str, tuple[int, ...]],
+             pauses: pl.DataFrame) -> DayResult:
+        none = pl.DataFrame(schema=keyed(PAYMENTS, book.loans))
+        return step_on_keys(book, terms, none, day, schemes, pl.DataFrame(schema=keyed(adj_rules.ADJUSTMENTS, book.loans)),
+                            pauses)
+
+
+_on_strings, _on_keys = _Ids(), _Keys()
 
 
 def _aligned(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> bool:

@@ -66,18 +66,25 @@ def step(
     # The rules run on integer loan keys (``keys.py``: half the cost of hashing strings); facts
     # naming a loan outside the book leave the day on strings, as it always ran.
     keys = LoanKeys.of(book.loans)
+    if keys is not None and not pauses.is_empty():
+        # ``pauses`` are all known intervals, mostly other loans': those change nothing here (and
+        # would keep the day off keys).
+        pauses = pauses.filter(keys.holds(pauses["loan_id"]))
     keyed = keys.encode(book.loans, book.inst, terms, payments, adjustments, pauses) if keys else None
     if keyed is not None:
         loans, inst, terms, payments, adjustments, pauses = keyed
         order = RowOrder.of(keys, inst)
         loans, inst = order.sort(loans, inst)
-        terms, payments = sort_by_key(terms), sort_by_key(payments)
-        r = _day(Book(loans, inst), terms, payments, day, schemes, adjustments, pauses)
+        r = step_on_keys(Book(loans, inst), terms, payments, day, schemes, adjustments, pauses)
+        # On a book in id order, the loans and instalments come back as they went in: their ids are
+        # the caller's own.
+        given_loans, given_inst = (loans["loan_id"], book.loans["loan_id"]), (inst["loan_id"], book.inst["loan_id"])
         book_, allocations, transitions, movements = (
-            Book(keys.decode(order.restore_loans(r.book.loans)),
-                 keys.decode(order.restore_inst(r.book.inst, adj_rules.sorts_instalments(adjustments)))),
+            Book(keys.decode(order.restore_loans(r.book.loans), given_loans if order.loans is None else None),
+                 keys.decode(order.restore_inst(r.book.inst, adj_rules.sorts_instalments(adjustments)),
+                             given_inst if order.inst is None else None)),
             keys.decode(r.allocations), keys.decode(order.restore_subset(r.transitions)),
-            keys.decode(order.restore_loans(r.movements)))
+            keys.decode(order.restore_loans(r.movements), given_loans if order.loans is None else None))
     else:
         r = _day(book, terms, payments, day, schemes, adjustments, pauses)
         book_, allocations, transitions, movements = r.book, r.allocations, r.transitions, r.movements
@@ -85,6 +92,21 @@ def step(
         Book(check(book_.loans, LOAN_STATE, "loans"), check(book_.inst, INSTALMENT_STATE, "instalments")),
         allocations, transitions, check(movements, MOVEMENTS, "movements"),
     )
+
+
+def step_on_keys(
+    book: Book,
+    terms: pl.DataFrame,
+    payments: pl.DataFrame,
+    day: dt.date,
+    schemes: Mapping[str, tuple[int, ...]],
+    adjustments: pl.DataFrame,
+    pauses: pl.DataFrame,
+) -> DayResult:
+    """``step`` on frames already on integer keys (``keys.py``), the loans and instalments in key
+    order; the results on those keys, in that order, unchecked. For callers that hold the keyed
+    book anyway (the watch's trial step): no ids to map, no rows to put back."""
+    return _day(book, sort_by_key(terms), sort_by_key(payments), day, schemes, adjustments, pauses)
 
 
 def _day(

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from arrears.book import adjustments as adj_rules
 from arrears.book import payments as pay
 from arrears.book import quiet as quiet_rules
+from arrears.book.keys import in_id_order
 from arrears.book.promises import PROMISES, decide
 from arrears.book.quiet import QUIET_TOTALS, quiet_totals
 from arrears.book.replay import replay
@@ -156,6 +157,10 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         stored = Book(part_loans, open_inst)
         if whole_book is not None:
             stored = Book(pl.concat([stored.loans, whole_book.loans]), pl.concat([stored.inst, whole_book.inst]))
+        # In id order (as read through the primary key, or merged or sorted here): the step then
+        # neither sorts the book nor puts its results back, nor does the watch's trial step, and
+        # the state written is compared with the stored state side by side.
+        stored = Book(in_id_order(stored.loans), in_id_order(stored.inst))
         ahead = stored.loans.filter(pl.col("as_of") >= day)
         if not ahead.is_empty():
             raise RuntimeError(f"stored state is already past {yesterday} for {ahead.height} loans")
@@ -205,6 +210,7 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         if not fresh.is_empty():
             fl, fi = initial_state(fresh, schedule.join(fresh.select("loan_id"), on="loan_id"))
             book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
+        book = Book(in_id_order(book.loans), in_id_order(book.inst))
         # The touched loans are stepped in parts (each loan's step is its own): each part's state
         # and history are written while this thread steps the next one, then computes the loans'
         # next quiet spans and the snapshot.
@@ -212,13 +218,15 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
             pl.col("effective_on") == day)
         results = []
         for ids in _parts(book.loans["loan_id"], _PARTS_FROM.get(conn.dialect.name)):
-            part, part_stored = book, stored
+            part, part_stored, facts = book, stored, (terms, todays, todays_adjustments)
             if ids is not None:
-                part = Book(book.loans.filter(pl.col("loan_id").is_in(ids.implode())),
-                            book.inst.filter(pl.col("loan_id").is_in(ids.implode())))
-                part_stored = Book(stored.loans.filter(pl.col("loan_id").is_in(ids.implode())),
-                                   stored.inst.filter(pl.col("loan_id").is_in(ids.implode())))
-            r = step(part, terms, todays, day, schemes, todays_adjustments, pauses)
+                mine = pl.col("loan_id").is_in(ids.implode())
+                part = Book(book.loans.filter(mine), book.inst.filter(mine))
+                part_stored = Book(stored.loans.filter(mine), stored.inst.filter(mine))
+                # The part's own facts: another part's would keep its step off integer keys
+                # (``keys.encode``), on strings.
+                facts = tuple(f.filter(mine) for f in facts)
+            r = step(part, facts[0], facts[1], day, schemes, facts[2], pauses)
             writes.submit(_save, conn, part_stored, r.book)
             writes.submit(io.append_history, conn, r.allocations, r.transitions, r.movements)
             results.append(r)
