@@ -26,6 +26,7 @@ from arrears.book.balances import MICRO, unpaid_interest, unpaid_principal
 from arrears.book.frames import ENGINE
 from arrears.book.keys import KEY, key_type
 from arrears.book.keys import per_loan as per_loan_of
+from arrears.book.positions import aligned as _aligned
 from arrears.book.positions import rows_in
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
@@ -118,7 +119,7 @@ def accrue(
     per_loan = pl.DataFrame(
         [has, *[pl.Series(c, [0] * loans.height, sums[c].dtype).scatter(sums["loan_id"], sums[c])
                 for c in ("base", "principal_out", "interest_day", "fee_count")]]
-    ) if sums.height != loans.height else sums.drop("loan_id").with_columns(pl.lit(True).alias("has"))
+    ) if not _aligned(sums, loans) else sums.drop("loan_id").with_columns(pl.lit(True).alias("has"))
     in_d = pl.col("live") & pl.col("has")
     d = (
         pl.concat([live.lazy(), per_loan.lazy()], how="horizontal")

@@ -26,8 +26,10 @@ from arrears.book.balances import (
     unpaid_principal,
 )
 from arrears.book.frames import ENGINE
-from arrears.book.keys import key_type
+from arrears.book.keys import KEY, key_type
 from arrears.book.keys import per_loan as per_loan_of
+from arrears.book.positions import aligned as _aligned
+from arrears.book.positions import rows_in
 from arrears.book.products import bucket_labels
 from arrears.book.state import CLOSED, TRANSITIONS
 
@@ -76,26 +78,39 @@ def age(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """End-of-day ageing. Returns loans, instalments (interest not yet due cancelled at charge-off)
     and the day's bucket transitions."""
-    # Lazy, collected once: at the close's daily sizes each eager operation's fixed cost outweighs its work.
-    t = terms.lazy().select("loan_id", "product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
+    # A loan's terms and its instalments' loan by position, not by joins on loan_id (``positions``).
+    t = terms.select("product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
+    at = rows_in(terms, loans)
+    if at.null_count() or not at.equals(pl.int_range(loans.height, dtype=KEY, eager=True), check_names=False):
+        t = t[at]
+    # Instalments of a loan with no terms count for nothing, as do those of no loan here.
+    t = t.with_columns(at.is_not_null().alias("_terms"))
+    row = rows_in(loans, inst)
     unpaid = unpaid_principal() + unpaid_interest()
     rows = (
-        inst.lazy().join(t.select("loan_id", "tolerance"), on="loan_id")
+        pl.concat([inst.lazy(), t.lazy().select("tolerance", "_terms").select(pl.all().gather(row)),
+                   row.to_frame().lazy()], how="horizontal")
+        .filter(pl.col("_terms"))
         .select(
-            "loan_id",
+            pl.col("_row").alias("loan_id"),
             pl.when((unpaid > pl.col("tolerance")) & (pl.col("adjusted_due_on") < day))
             .then(pl.col("adjusted_due_on")).alias("oldest_unpaid"),
             unpaid.alias("unpaid_all"),
             unpaid_principal().alias("principal_left"),
         )
     ).collect(engine=ENGINE)
-    per_loan = per_loan_of(rows, sums=("unpaid_all", "principal_left"), mins=("oldest_unpaid",)).lazy()
-    paused = _paused(pauses, per_loan, day)
+    sums = per_loan_of(rows, sums=("unpaid_all", "principal_left"), mins=("oldest_unpaid",))
+    per_loan = sums.drop("loan_id") if _aligned(sums, loans) else pl.DataFrame(
+        [pl.Series(c, [None] * loans.height, sums[c].dtype).scatter(sums["loan_id"], sums[c])
+         for c in ("unpaid_all", "principal_left", "oldest_unpaid")])
+    paused = _paused(pauses, pl.concat([loans.select("loan_id"), per_loan], how="horizontal"), day)
+    x = pl.concat([loans.lazy(), t.drop("_terms").lazy(), per_loan.lazy()], how="horizontal")
+    if not paused.is_empty():
+        x = x.join(paused.lazy(), on="loan_id", how="left", maintain_order="left")
+    else:
+        x = x.with_columns(pl.lit(None, pl.Int64).alias("paused"))
     x = (
-        loans.lazy().join(t, on="loan_id", how="left")
-        .join(per_loan, on="loan_id", how="left")
-        .join(paused.lazy(), on="loan_id", how="left")
-        .with_columns(
+        x.with_columns(
             pl.when(pl.col("oldest_unpaid").is_null())
             .then(0)
             # Days under an ageing pause (forbearance, disaster) do not count.

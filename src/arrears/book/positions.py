@@ -37,3 +37,10 @@ def _dense(ids: pl.Series) -> bool:
     n = ids.len()
     return n == 0 or (ids[0] == 0 and ids[n - 1] == n - 1 and ids.null_count() == 0
                       and bool((ids.diff().slice(1) == 1).all()))
+
+
+def aligned(per_row: pl.DataFrame, loans: pl.DataFrame) -> bool:
+    """Whether ``per_row``, one row per position (``loan_id``: ``rows_in``'s), has one row for each of
+    ``loans``' rows, in their order."""
+    pos = per_row["loan_id"]
+    return pos.len() == loans.height and _dense(pos)
