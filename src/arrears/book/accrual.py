@@ -27,7 +27,7 @@ from arrears.book.frames import ENGINE
 from arrears.book.keys import KEY, key_type
 from arrears.book.keys import per_loan as per_loan_of
 from arrears.book.positions import aligned as _aligned
-from arrears.book.positions import rows_in
+from arrears.book.positions import rows_in, take
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 
@@ -64,8 +64,8 @@ def accrue(
         "cap_rate_after_nano", "disbursed_on", "annual_rate_nano",
     )
     at = rows_in(terms, loans)
-    if at.null_count() or not at.equals(pl.int_range(loans.height, dtype=KEY, eager=True), check_names=False):
-        t = t[at]
+    if terms.height != loans.height or at.null_count() or not at.equals(pl.int_range(loans.height, dtype=KEY, eager=True), check_names=False):
+        t = take(t, at)
     frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], key_type(loans))
     live = pl.concat([loans.select("loan_id", "fees_micro", "status"), t], how="horizontal").with_columns(
         (pl.col("status").is_in(ACCRUING) & (pl.col("disbursed_on") < on)).fill_null(False).alias("live"),
@@ -78,7 +78,7 @@ def accrue(
     row = rows_in(loans, inst)
     on_inst = live.select("live", "frozen", "base_with_interest", "grace_days", "tolerance", "late_fee",
                           "late_fee_max_per_period")
-    i = pl.concat([inst.lazy(), on_inst[row].lazy().with_columns(row)], how="horizontal").with_columns(
+    i = pl.concat([inst.lazy(), take(on_inst, row).lazy().with_columns(row)], how="horizontal").with_columns(
         pl.col("live").fill_null(False),
         unpaid_principal().alias("up"), unpaid_interest().alias("ui"),
         (pl.col("adjusted_due_on") + pl.duration(days=1) * pl.col("grace_days")).alias("late_after"),

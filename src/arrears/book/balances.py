@@ -10,7 +10,7 @@ import datetime as dt
 import polars as pl
 
 from arrears.book.frames import ENGINE
-from arrears.book.keys import KEY, join_instalments
+from arrears.book.keys import KEY
 from arrears.book.keys import per_loan as per_loan_of
 
 MICRO = 1_000_000
@@ -44,18 +44,17 @@ def stop_interest(inst: pl.DataFrame, loans: pl.DataFrame, day: dt.date) -> pl.D
     off, settled, written off or charged off."""
     if loans.is_empty():
         return inst
-    # A membership test, not a join: few loans stop on a day, and a join would hash every instalment.
-    stop = pl.col("loan_id").is_in(loans["loan_id"].implode())
-    return (
-        inst.lazy()
-        .with_columns(
-            pl.when(stop & (pl.col("due_on") > day))
-            .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
-            .otherwise(pl.col("interest"))
-            .alias("interest")
-        )
-        .collect(engine=ENGINE)
-    )
+    # A membership test, not a join: few loans stop on a day, and a join would hash every instalment;
+    # only their instalments are recomputed, in place.
+    at = inst["loan_id"].is_in(loans["loan_id"].implode()).arg_true()
+    interest = inst[at].select(
+        pl.when(pl.col("due_on") > day)
+        .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+        .otherwise(pl.col("interest"))
+        .alias("interest")
+    ).to_series()
+    # A clone: ``scatter`` writes in place, and the caller's frame must not change.
+    return inst.with_columns(inst["interest"].clone().scatter(at, interest))
 
 
 def penalty_outstanding() -> pl.Expr:
@@ -107,17 +106,24 @@ def post_held_interest(
         ((round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")).clip(0) if frozen
          else pl.lit(0, pl.Int64)).alias("_hf"),
     )
+    # Only the instalments of ``ids`` change (few loans prepay or charge off on a day): found by a
+    # membership test and changed in place, rather than by joins over every instalment.
+    at = inst["loan_id"].is_in(ids["loan_id"].implode()).arg_true()
+    own = inst[at]
     run = (
-        accrued_interest(inst.join(ids, on="loan_id"), day)
+        accrued_interest(own, day)
         .join(held, on="loan_id")
         .with_columns(pl.min_horizontal("_hc", "accrued_gross").alias("_pc"))
         .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
         .select("loan_id", pl.col("current_n").alias("n"), "accrued_gross", "_pc", "_pf")
     )
-    inst = join_instalments(inst, run.select("loan_id", "n", "_pc", "_pf")).with_columns(
-        (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
-        (pl.col("waived_interest") + pl.col("_pf").fill_null(0)).alias("waived_interest"),
-    ).select(inst.columns).collect(engine=ENGINE)
+    if not run.is_empty():
+        own = own.lazy().join(run.lazy().select("loan_id", "n", "_pc", "_pf"), on=["loan_id", "n"], how="left",
+                              maintain_order="left").select(
+            (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
+            (pl.col("waived_interest") + pl.col("_pf").fill_null(0)).alias("waived_interest"),
+        ).collect(engine=ENGINE)
+        inst = inst.with_columns(inst[c].clone().scatter(at, own[c]) for c in ("interest_capped", "waived_interest"))
     per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum())
     loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
         (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),

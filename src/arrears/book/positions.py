@@ -44,3 +44,10 @@ def aligned(per_row: pl.DataFrame, loans: pl.DataFrame) -> bool:
     ``loans``' rows, in their order."""
     pos = per_row["loan_id"]
     return pos.len() == loans.height and _dense(pos)
+
+
+def take(frame: pl.DataFrame, pos: pl.Series) -> pl.DataFrame:
+    """``frame``'s rows at ``pos`` (``rows_in``'s), a row of nulls where it is null."""
+    if frame.is_empty():
+        return frame.clear(pos.len())
+    return frame[pos]
