@@ -24,8 +24,10 @@ import polars as pl
 
 from arrears.book.balances import MICRO, unpaid_interest, unpaid_principal
 from arrears.book.frames import ENGINE
-from arrears.book.keys import join_instalments, key_type
+from arrears.book.keys import KEY, key_type
 from arrears.book.keys import per_loan as per_loan_of
+from arrears.book.positions import aligned as _aligned
+from arrears.book.positions import rows_in, take
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 
@@ -54,23 +56,30 @@ def accrue(
     contractual interest for the day is set aside to be waived when its instalment falls due."""
     if days <= 0 or loans.is_empty():
         return loans, inst
-    # Lazy, collected once at the end (and once for the early exit): at the close's daily sizes each
-    # eager operation's fixed cost outweighs its work.
-    t = terms.lazy().select(
-        "loan_id", "penalty_rate_nano", "penalty_base", "grace_days", "tolerance", "late_fee",
+    # Each loan's terms and its instalments' loan by position, not by joins on loan_id (``positions``):
+    # the close's day reads every loan's terms on every open instalment.
+    t = terms.select(
+        "penalty_rate_nano", "penalty_base", "grace_days", "tolerance", "late_fee",
         "late_fee_max_per_period", "late_fee_max_total", "cap_rate_nano", "cap_switch_on",
         "cap_rate_after_nano", "disbursed_on", "annual_rate_nano",
     )
-    live = loans.lazy().filter(pl.col("status").is_in(ACCRUING)).select(
-        "loan_id", "fees_micro"
-    ).join(t, on="loan_id").filter(pl.col("disbursed_on") < on).with_columns(
+    at = rows_in(terms, loans)
+    if terms.height != loans.height or at.null_count() or not at.equals(pl.int_range(loans.height, dtype=KEY, eager=True), check_names=False):
+        t = take(t, at)
+    frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], key_type(loans))
+    live = pl.concat([loans.select("loan_id", "fees_micro", "status"), t], how="horizontal").with_columns(
+        (pl.col("status").is_in(ACCRUING) & (pl.col("disbursed_on") < on)).fill_null(False).alias("live"),
         # Compared once a loan, not once an instalment.
         (pl.col("penalty_base") == "overdue_principal_and_interest").alias("base_with_interest"),
-    ).collect(engine=ENGINE)
-    if live.is_empty():
+        pl.col("loan_id").is_in(frozen_ids.implode()).alias("frozen"),
+    )
+    if not live["live"].any():
         return loans, inst
-    live = live.lazy()
-    i = inst.lazy().join(live, on="loan_id", how="inner").with_columns(
+    row = rows_in(loans, inst)
+    on_inst = live.select("live", "frozen", "base_with_interest", "grace_days", "tolerance", "late_fee",
+                          "late_fee_max_per_period")
+    i = pl.concat([inst.lazy(), take(on_inst, row).lazy().with_columns(row)], how="horizontal").with_columns(
+        pl.col("live").fill_null(False),
         unpaid_principal().alias("up"), unpaid_interest().alias("ui"),
         (pl.col("adjusted_due_on") + pl.duration(days=1) * pl.col("grace_days")).alias("late_after"),
     )
@@ -81,14 +90,13 @@ def accrue(
         fee_day & unpaid_beyond_tolerance & pl.col("late_fee").is_not_null()
         & (pl.col("late_fees") < pl.col("late_fee_max_per_period").fill_null(1))
     )
-    frozen_ids = frozen["loan_id"] if frozen is not None else pl.Series("loan_id", [], key_type(loans))
-    i = i.with_columns(pl.col("loan_id").is_in(frozen_ids.implode()).alias("_frozen"))
-    # Only what the per-loan totals and the fee count read is materialised, once.
-    i = i.with_columns((fee_allowed & ~pl.col("_frozen")).alias("fee_due"))
+    live_row = pl.col("live")
+    # One row an instalment, in ``inst``'s order (the late fee count is added back beside it); an
+    # instalment of a loan that does not accrue counts nothing.
     rows = i.select(
-        "loan_id", "n",
+        "_row",
         # An instalment unpaid by no more than the tolerance counts as paid: no penalty on it.
-        pl.when((pl.col("late_after") < on) & unpaid_beyond_tolerance)
+        pl.when(live_row & (pl.col("late_after") < on) & unpaid_beyond_tolerance)
         .then(
             pl.when(pl.col("base_with_interest"))
             .then(pl.col("up") + pl.col("ui"))
@@ -96,19 +104,25 @@ def accrue(
         )
         .otherwise(0)
         .alias("base"),
-        pl.col("up").alias("principal_out"),
+        pl.when(live_row).then(pl.col("up")).otherwise(0).alias("principal_out"),
         # What is still to accrue: interest paid early (a prepayment pays what was earned) or
         # closed out (restructure, charge-off) accrues no more, so the cap must not count it again.
-        pl.when((pl.col("period_start") < on) & (pl.col("due_on") >= on))
+        pl.when(live_row & (pl.col("period_start") < on) & (pl.col("due_on") >= on))
         .then(pl.col("ui") * MICRO // length).otherwise(0)
         .alias("interest_day"),
-        pl.col("fee_due").alias("fee_count"),
-        pl.col("_frozen").alias("frozen"),
+        (live_row & fee_allowed & ~pl.col("frozen")).fill_null(False).alias("fee_count"),
     ).collect(engine=ENGINE)
-    per_loan = per_loan_of(
-        rows, sums=("base", "principal_out", "interest_day", "fee_count"), anys=("frozen",)).lazy()
+    counted = rows.drop_nulls("_row") if rows["_row"].null_count() else rows
+    sums = per_loan_of(counted.rename({"_row": "loan_id"}), sums=("base", "principal_out", "interest_day", "fee_count"))
+    # Back on the loans' rows: a loan with no instalment counts nothing (it had no row here).
+    has = pl.Series("has", [False] * loans.height).scatter(sums["loan_id"], True)
+    per_loan = pl.DataFrame(
+        [has, *[pl.Series(c, [0] * loans.height, sums[c].dtype).scatter(sums["loan_id"], sums[c])
+                for c in ("base", "principal_out", "interest_day", "fee_count")]]
+    ) if not _aligned(sums, loans) else sums.drop("loan_id").with_columns(pl.lit(True).alias("has"))
+    in_d = pl.col("live") & pl.col("has")
     d = (
-        live.join(per_loan, on="loan_id")
+        pl.concat([live.lazy(), per_loan.lazy()], how="horizontal")
         .with_columns(
             # A frozen day earns nothing: its interest is set aside (waived at due), no penalty.
             pl.when(pl.col("frozen")).then(pl.col("interest_day")).otherwise(0).alias("int_frozen"),
@@ -161,7 +175,6 @@ def accrue(
             ).alias("int_capped")
         )
         .select(
-            "loan_id",
             ((pl.col("pen") - pl.col("pen_capped")) * days).alias("d_penalty"),
             (pl.col("fee") * MICRO - pl.col("fee_capped")).alias("d_fees"),
             pl.col("fee").alias("d_fees_gross"),
@@ -169,10 +182,13 @@ def accrue(
              + pl.col("fee_capped")).alias("d_capped"),
             (pl.col("int_capped") * days).alias("d_int_capped"),
             (pl.col("int_frozen") * days).alias("d_int_frozen"),
+            in_d.alias("_in"),
         )
+        # What a loan that accrues nothing adds (nothing).
+        .select(pl.when(pl.col("_in")).then(pl.all().exclude("_in")))
     )
     loans = (
-        loans.lazy().join(d, on="loan_id", how="left")
+        pl.concat([loans.lazy(), d], how="horizontal")
         .with_columns(
             (pl.col("penalty_micro") + pl.col("d_penalty").fill_null(0)).alias("penalty_micro"),
             (pl.col("fees_micro") + pl.col("d_fees").fill_null(0)).alias("fees_micro"),
@@ -183,16 +199,10 @@ def accrue(
         )
         .drop("d_penalty", "d_fees", "d_fees_gross", "d_capped", "d_int_capped", "d_int_frozen")
     )
-    charged = rows.filter(pl.col("fee_count")).select("loan_id", "n", pl.lit(True).alias("charged"))
-    if charged.is_empty():
-        # Most days draw no fee on any instalment (only the day after due + grace does): the join
-        # over every instalment would change nothing.
+    if not rows["fee_count"].any():
+        # Most days draw no fee on any instalment (only the day after due + grace does).
         return loans.collect(engine=ENGINE), inst
     # When max_total leaves room for only part of the fees, the count still rises: the instalment
     # has drawn its late fee, however much of it the total allowed.
-    inst = (
-        join_instalments(inst, charged)
-        .with_columns((pl.col("late_fees") + pl.col("charged").fill_null(False).cast(pl.Int64)).alias("late_fees"))
-        .drop("charged")
-    )
-    return loans.collect(engine=ENGINE), inst.collect(engine=ENGINE)
+    inst = inst.with_columns(pl.col("late_fees") + rows["fee_count"].cast(pl.Int64))
+    return loans.collect(engine=ENGINE), inst

@@ -26,14 +26,21 @@ from arrears.book.balances import (
     unpaid_principal,
 )
 from arrears.book.frames import ENGINE
-from arrears.book.keys import key_type
+from arrears.book.keys import KEY, key_type
 from arrears.book.keys import per_loan as per_loan_of
+from arrears.book.positions import aligned as _aligned
+from arrears.book.positions import rows_in, take
 from arrears.book.products import bucket_labels
 from arrears.book.state import CLOSED, TRANSITIONS
 
 
 def bucket_expr(edges: tuple[int, ...], dpd: pl.Expr) -> pl.Expr:
     labels = bucket_labels(edges)
+    if list(edges) == sorted(set(edges)):
+        # Rising edges: the label is the number of edges reached (a null dpd reaches them all, as
+        # the chain below gives it), one integer sum and one lookup rather than a string per edge.
+        reached = pl.sum_horizontal(*[(dpd >= edge).fill_null(True) for edge in edges])
+        return reached.replace_strict(dict(enumerate(labels)), return_dtype=pl.String)
     expr = pl.lit(labels[-1])
     for edge, label in reversed(list(zip(edges, labels))):
         expr = pl.when(dpd < edge).then(pl.lit(label)).otherwise(expr)
@@ -41,9 +48,13 @@ def bucket_expr(edges: tuple[int, ...], dpd: pl.Expr) -> pl.Expr:
 
 
 def buckets_by_product(schemes: Mapping[str, tuple[int, ...]], dpd: pl.Expr) -> pl.Expr:
-    out = pl.lit(None, pl.String)
+    # Products sharing a scheme share one expression.
+    codes: dict[tuple[int, ...], list[str]] = {}
     for code, edges in schemes.items():
-        out = pl.when(pl.col("product") == code).then(bucket_expr(edges, dpd)).otherwise(out)
+        codes.setdefault(tuple(edges), []).append(code)
+    out = pl.lit(None, pl.String)
+    for edges, of in codes.items():
+        out = pl.when(pl.col("product").is_in(of)).then(bucket_expr(edges, dpd)).otherwise(out)
     return out
 
 
@@ -76,26 +87,39 @@ def age(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """End-of-day ageing. Returns loans, instalments (interest not yet due cancelled at charge-off)
     and the day's bucket transitions."""
-    # Lazy, collected once: at the close's daily sizes each eager operation's fixed cost outweighs its work.
-    t = terms.lazy().select("loan_id", "product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
+    # A loan's terms and its instalments' loan by position, not by joins on loan_id (``positions``).
+    t = terms.select("product", "grace_days", "tolerance", "charge_off_dpd", "disbursed_on")
+    at = rows_in(terms, loans)
+    if terms.height != loans.height or at.null_count() or not at.equals(pl.int_range(loans.height, dtype=KEY, eager=True), check_names=False):
+        t = take(t, at)
+    # Instalments of a loan with no terms count for nothing, as do those of no loan here.
+    t = t.with_columns(at.is_not_null().alias("_terms"))
+    row = rows_in(loans, inst)
     unpaid = unpaid_principal() + unpaid_interest()
     rows = (
-        inst.lazy().join(t.select("loan_id", "tolerance"), on="loan_id")
+        pl.concat([inst.lazy(), take(t.select("tolerance", "_terms"), row).lazy(),
+                   row.to_frame().lazy()], how="horizontal")
+        .filter(pl.col("_terms"))
         .select(
-            "loan_id",
+            pl.col("_row").alias("loan_id"),
             pl.when((unpaid > pl.col("tolerance")) & (pl.col("adjusted_due_on") < day))
             .then(pl.col("adjusted_due_on")).alias("oldest_unpaid"),
             unpaid.alias("unpaid_all"),
             unpaid_principal().alias("principal_left"),
         )
     ).collect(engine=ENGINE)
-    per_loan = per_loan_of(rows, sums=("unpaid_all", "principal_left"), mins=("oldest_unpaid",)).lazy()
-    paused = _paused(pauses, per_loan, day)
+    sums = per_loan_of(rows, sums=("unpaid_all", "principal_left"), mins=("oldest_unpaid",))
+    per_loan = sums.drop("loan_id") if _aligned(sums, loans) else pl.DataFrame(
+        [pl.Series(c, [None] * loans.height, sums[c].dtype).scatter(sums["loan_id"], sums[c])
+         for c in ("unpaid_all", "principal_left", "oldest_unpaid")])
+    paused = _paused(pauses, pl.concat([loans.select("loan_id"), per_loan], how="horizontal"), day)
+    x = pl.concat([loans.lazy(), t.drop("_terms").lazy(), per_loan.lazy()], how="horizontal")
+    if not paused.is_empty():
+        x = x.join(paused.lazy(), on="loan_id", how="left", maintain_order="left")
+    else:
+        x = x.with_columns(pl.lit(None, pl.Int64).alias("paused"))
     x = (
-        loans.lazy().join(t, on="loan_id", how="left")
-        .join(per_loan, on="loan_id", how="left")
-        .join(paused.lazy(), on="loan_id", how="left")
-        .with_columns(
+        x.with_columns(
             pl.when(pl.col("oldest_unpaid").is_null())
             .then(0)
             # Days under an ageing pause (forbearance, disaster) do not count.
@@ -136,6 +160,8 @@ def age(
         .otherwise(pl.lit("current"))
         .alias("new_status"),
     )
+    # Read by two branches below: evaluated once.
+    x = x.with_columns(buckets_by_product(schemes, pl.col("dpd")).alias("_bucket"))
     x = x.with_columns(
         pl.when(closed).then(pl.col("closed_on"))
         .when(pl.col("new_status") == "paid_off").then(pl.lit(day, pl.Date))
@@ -144,8 +170,8 @@ def age(
         .when(closed | pending).then(pl.col("bucket"))
         # A missed payment on probation returns the account to its pre-restructure bucket.
         .when(on_probation & pl.col("late") & pl.col("pre_restructure_bucket").is_not_null())
-        .then(_worse(pl.col("pre_restructure_bucket"), buckets_by_product(schemes, pl.col("dpd")), schemes))
-        .otherwise(buckets_by_product(schemes, pl.col("dpd")))
+        .then(_worse(pl.col("pre_restructure_bucket"), pl.col("_bucket"), schemes))
+        .otherwise(pl.col("_bucket"))
         .alias("new_bucket"),
     )
     # Read by both results below: materialised once.

@@ -10,7 +10,8 @@ import datetime as dt
 import polars as pl
 
 from arrears.book.frames import ENGINE
-from arrears.book.keys import join_instalments
+from arrears.book.keys import KEY
+from arrears.book.keys import per_loan as per_loan_of
 
 MICRO = 1_000_000
 
@@ -43,18 +44,17 @@ def stop_interest(inst: pl.DataFrame, loans: pl.DataFrame, day: dt.date) -> pl.D
     off, settled, written off or charged off."""
     if loans.is_empty():
         return inst
-    # A membership test, not a join: few loans stop on a day, and a join would hash every instalment.
-    stop = pl.col("loan_id").is_in(loans["loan_id"].implode())
-    return (
-        inst.lazy()
-        .with_columns(
-            pl.when(stop & (pl.col("due_on") > day))
-            .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
-            .otherwise(pl.col("interest"))
-            .alias("interest")
-        )
-        .collect(engine=ENGINE)
-    )
+    # A membership test, not a join: few loans stop on a day, and a join would hash every instalment;
+    # only their instalments are recomputed, in place.
+    at = inst["loan_id"].is_in(loans["loan_id"].implode()).arg_true()
+    interest = inst[at].select(
+        pl.when(pl.col("due_on") > day)
+        .then(pl.col("interest_capped") + pl.col("paid_interest") + pl.col("waived_interest"))
+        .otherwise(pl.col("interest"))
+        .alias("interest")
+    ).to_series()
+    # A clone: ``scatter`` writes in place, and the caller's frame must not change.
+    return inst.with_columns(inst["interest"].clone().scatter(at, interest))
 
 
 def penalty_outstanding() -> pl.Expr:
@@ -106,17 +106,24 @@ def post_held_interest(
         ((round_micro(pl.col("interest_frozen_micro")) - pl.col("interest_frozen_posted")).clip(0) if frozen
          else pl.lit(0, pl.Int64)).alias("_hf"),
     )
+    # Only the instalments of ``ids`` change (few loans prepay or charge off on a day): found by a
+    # membership test and changed in place, rather than by joins over every instalment.
+    at = inst["loan_id"].is_in(ids["loan_id"].implode()).arg_true()
+    own = inst[at]
     run = (
-        accrued_interest(inst.join(ids, on="loan_id"), day)
+        accrued_interest(own, day)
         .join(held, on="loan_id")
         .with_columns(pl.min_horizontal("_hc", "accrued_gross").alias("_pc"))
         .with_columns(pl.min_horizontal("_hf", pl.col("accrued_gross") - pl.col("_pc")).alias("_pf"))
         .select("loan_id", pl.col("current_n").alias("n"), "accrued_gross", "_pc", "_pf")
     )
-    inst = join_instalments(inst, run.select("loan_id", "n", "_pc", "_pf")).with_columns(
-        (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
-        (pl.col("waived_interest") + pl.col("_pf").fill_null(0)).alias("waived_interest"),
-    ).select(inst.columns).collect(engine=ENGINE)
+    if not run.is_empty():
+        own = own.lazy().join(run.lazy().select("loan_id", "n", "_pc", "_pf"), on=["loan_id", "n"], how="left",
+                              maintain_order="left").select(
+            (pl.col("interest_capped") + pl.col("_pc").fill_null(0)).alias("interest_capped"),
+            (pl.col("waived_interest") + pl.col("_pf").fill_null(0)).alias("waived_interest"),
+        ).collect(engine=ENGINE)
+        inst = inst.with_columns(inst[c].clone().scatter(at, own[c]) for c in ("interest_capped", "waived_interest"))
     per_loan = run.group_by("loan_id").agg(pl.col("_pc").sum(), pl.col("_pf").sum())
     loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
         (pl.col("interest_capped_posted") + pl.col("_pc").fill_null(0)).alias("interest_capped_posted"),
@@ -159,14 +166,51 @@ def balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFr
     ``total_outstanding`` and ``payoff_amount`` never include future interest: only interest on
     instalments already due and interest accrued to ``day`` in the current period.
     """
+    at = _positions(loans, inst)
+    if at is None:
+        return _balances(loans, inst, day)
+    # On the loans' row positions, the per-loan sums are slices of the instalments and the joins
+    # skip hashing: the snapshot's call on string ids costs a third of the same query on them.
+    own, of_inst = at
+    out = _balances(loans.with_columns(own.alias("loan_id")), inst.with_columns(of_inst.alias("loan_id")), day)
+    return out.with_columns(loans["loan_id"].gather(out["loan_id"]))
+
+
+def _positions(loans: pl.DataFrame, inst: pl.DataFrame) -> tuple[pl.Series, pl.Series] | None:
+    """Each loan's row position, and each instalment's loan's, when the instalments come loan by
+    loan in the loans' order (the step's and the close's do; a loan may have none), and the ids are
+    unique; else None."""
+    ids, of = loans["loan_id"], inst["loan_id"]
+    if ids.dtype == KEY and ids.flags["SORTED_ASC"] and of.flags["SORTED_ASC"]:
+        return None  # the step's keys: already positions in all but name, sorted and flagged so
+    if inst.is_empty() or ids.null_count() or of.null_count() or ids.n_unique() != ids.len():
+        return None
+    first = (of != of.shift(1)).fill_null(True)
+    heads = of.filter(first)
+    run = first.cum_sum().cast(pl.Int64) - 1
+    own = pl.int_range(ids.len(), dtype=KEY, eager=True).set_sorted()
+    if heads.equals(ids, check_names=False):
+        return own, run.cast(KEY).set_sorted()
+    has = ids.is_in(heads.implode())
+    if not ids.filter(has).equals(heads, check_names=False):
+        return None
+    return own, has.arg_true().cast(KEY).gather(run).set_sorted()
+
+
+def _balances(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     # Lazy, collected once: at the close's daily sizes each eager operation's fixed cost outweighs its work.
-    d = with_dues(inst.lazy(), day)
-    per_loan = d.group_by("loan_id").agg(
-        pl.col("unpaid_principal").sum().alias("principal_outstanding"),
-        pl.col("unpaid_interest").filter(pl.col("is_due")).sum().alias("interest_due"),
-        (pl.col("unpaid_principal") + pl.col("unpaid_interest"))
-        .filter(pl.col("adjusted_due_on") < day).sum().alias("past_due"),
-    )
+    rows = with_dues(inst.lazy(), day).select(
+        "loan_id",
+        pl.col("unpaid_principal").alias("principal_outstanding"),
+        pl.when(pl.col("is_due")).then(pl.col("unpaid_interest")).otherwise(0).alias("interest_due"),
+        pl.when(pl.col("adjusted_due_on") < day).then(pl.col("unpaid_principal") + pl.col("unpaid_interest"))
+        .otherwise(0).alias("past_due"),
+    ).collect(engine=ENGINE)
+    per_loan = per_loan_of(rows, sums=("principal_outstanding", "interest_due", "past_due"))
+    if per_loan["loan_id"].is_sorted():
+        # Flagged, the join below merges rather than hashes.
+        per_loan = per_loan.with_columns(pl.col("loan_id").set_sorted())
+    per_loan = per_loan.lazy()
     acc = accrued_interest(inst.lazy(), day)
     out = (
         loans.lazy().join(per_loan, on="loan_id", how="left")
