@@ -17,8 +17,10 @@ conversation (nobody knows yet whether it will be one).
 
 How it is computed: each event is paired with every (action, zone) row of its borrower in that zone
 (``bz``, an integer key per (borrower, zone) row set by the engine). What an event *is* (an outbound
-text, a reach of the debtor, ...) is worked out once per event (``e_*`` columns), so that each pair
-only compares what depends on both sides: the days between them, the person, the loan, the address.
+text, a reach of the debtor, ...) is worked out once per event (``e_*`` kinds, packed as the bits
+of ``ev_kinds``), so that each pair only compares what depends on both sides: the days between
+them, the person, the loan, the address. The pairs' contributions are then summed, and their
+minima and maxima taken, per ``zrow`` in NumPy.
 """
 
 from __future__ import annotations
