@@ -17,12 +17,15 @@ conversation (nobody knows yet whether it will be one).
 
 How it is computed: each event is paired with every (action, zone) row of its borrower in that zone
 (``bz``, an integer key per (borrower, zone) row set by the engine). What an event *is* (an outbound
-text, a reach of the debtor, ...) is worked out once per event (``e_*`` columns), so that each pair
-only compares what depends on both sides: the days between them, the person, the loan, the address.
+text, a reach of the debtor, ...) is worked out once per event (``e_*`` kinds, packed as the bits
+of ``ev_kinds``), so that each pair only compares what depends on both sides: the days between
+them, the person, the loan, the address. The pairs' contributions are then summed, and their
+minima and maxima taken, per ``zrow`` in NumPy.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from arrears.book.outcomes import with_call_counts
@@ -39,8 +42,9 @@ FLAGS = ("party_refused", "inbound_after_optout", "oral_stop_since_optout")
 
 def history_events(contacts: pl.DataFrame) -> pl.DataFrame:
     """The stored contacts as event rows the counts read."""
+    # Lazily, so that only the columns read go through ``with_call_counts``' join (not ``event_id``).
     return (
-        with_call_counts(contacts)
+        with_call_counts(contacts.lazy())
         .select(
             "borrower_id",
             pl.col("at").alias("ev_at"),
@@ -53,6 +57,7 @@ def history_events(contacts: pl.DataFrame) -> pl.DataFrame:
             "placed_call", "connected", "conversation",
             ((pl.col("direction") == "outbound") & ~pl.col("outcome").is_in(NOT_MADE)).alias("made"),
         )
+        .collect(engine="in-memory")
     )
 
 
@@ -116,15 +121,33 @@ def _event_kinds() -> list[pl.Expr]:
     ]
 
 
+def _kind_names() -> list[str]:
+    return [e.meta.output_name() for e in _event_kinds() if e.meta.output_name().startswith("e_")]
+
+
+_KINDS = _kind_names()
+
+
+def _packed_kinds() -> pl.Expr:
+    """The ``e_*`` kinds as the bits of one integer: the joins that make the pairs copy one
+    column instead of seventeen booleans (0.08 s against 0.14 s for 600,000 contacts)."""
+    return pl.sum_horizontal(*[pl.col(k).cast(pl.UInt32) * (1 << i) for i, k in enumerate(_KINDS)]).alias("ev_kinds")
+
+
+def _kind(name: str) -> pl.Expr:
+    """Whether the pair's event is of kind ``name`` (``e_*``), from ``ev_kinds``."""
+    return (pl.col("ev_kinds") & (1 << _KINDS.index(name))) != 0
+
+
 def _about_loan(loan_lists: bool, action_lists: bool = False) -> pl.Expr:
     """The event is about one of the action's loans: it names no loan, or names one of them (a call
     about three loans is about each: a conversation about any of them counts against it). Events
     naming one loan compare a string; the lists are only carried into the pairs when some event or
     some action names several."""
     if not action_lists:
-        one = pl.col("e_all_loans") | (pl.col("ev_loan") == pl.col("loan_id"))
+        one = _kind("e_all_loans") | (pl.col("ev_loan") == pl.col("loan_id"))
         return one | pl.col("ev_loan_ids").list.contains(pl.col("loan_id")) if loan_lists else one
-    one = pl.col("e_all_loans") | pl.col("loan_ids").list.contains(pl.col("ev_loan")).fill_null(False)
+    one = _kind("e_all_loans") | pl.col("loan_ids").list.contains(pl.col("ev_loan")).fill_null(False)
     if not loan_lists:
         return one
     return one | (pl.col("ev_loan_ids").list.set_intersection(pl.col("loan_ids")).list.len() > 0)
@@ -143,7 +166,7 @@ def _pair_columns(loan_lists: bool, only: tuple[str, ...] | None = None, action_
     same_closed = (pl.col("ev_family") == pl.col("family")) & (
         pl.col("optout_on").is_not_null() & (pl.col("ev_day") >= pl.col("optout_on"))
     ) & (pl.col("ev_address").eq_missing(pl.col("address_used")) | pl.col("ev_address").is_null())
-    e = pl.col
+    e = _kind
 
     def flag(cond: pl.Expr, name: str) -> pl.Expr:
         return cond.fill_null(False).cast(pl.Int32).alias(name)
@@ -213,10 +236,10 @@ def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFra
     there and its ``e_*`` kinds; and whether some event names several loans."""
     loan_lists = bool(events.height) and bool((events["ev_loan_ids"].list.len() > 1).any())
     zones = zoned.select("borrower_id", "zone", "bz").unique()
-    keep = ["ev_at", "ev_family", "ev_party", "ev_address", *(["ev_loan_ids"] if loan_lists else []),
-            *[e.meta.output_name() for e in _event_kinds()], *(["j"] if "j" in events.columns else [])]
+    keep = ["ev_at", "ev_family", "ev_party", "ev_address", *(["ev_loan_ids"] if loan_lists else []), "ev_loan",
+            "ev_kinds", *(["j"] if "j" in events.columns else [])]
     # Only the columns the pairs read go through the join (it copies every column it carries).
-    narrow = events.with_columns(_event_kinds()).select("borrower_id", *keep)
+    narrow = events.with_columns(_event_kinds()).with_columns(_packed_kinds()).select("borrower_id", *keep)
     zoned_events = by_zone(narrow.join(zones, on="borrower_id", how="inner"), "ev_at", "ev_day")
     return zoned_events.select("bz", "ev_day", *keep), loan_lists
 
@@ -240,15 +263,55 @@ def _pairs(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.LazyFrame, boo
 
 
 def history_facts(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """Per (action, zone) row (``zrow``): every count and "days since" fact from the stored contacts."""
+    """Per (action, zone) row (``zrow``, every one of ``zoned``): every count and "days since"
+    fact from the stored contacts (counts 0, "days since" null and flags False when none counts)."""
     side, ev, loan_lists, action_lists = _sides(zoned, events)
     before = pl.col("ev_at") < pl.col("start")
-    pairs = side.lazy().join(ev.lazy(), on="bz", how="inner").filter(before)
-    facts = pairs.with_columns(_pair_columns(loan_lists, action_lists=action_lists)).group_by("zrow").agg(_aggregations())
+    pairs = (
+        side.lazy().join(ev.lazy(), on="bz", how="inner").filter(before)
+        .select("zrow", *_pair_columns(loan_lists, action_lists=action_lists))
+        .with_columns(*[pl.col(c).fill_null(_NONE_MIN) for c in _MINIMA],
+                      *[pl.col(c).fill_null(-1) for c in _MAXIMA])
+        .collect()
+    )
+    facts = _per_row(pairs, zoned.height)
     # The few actions towards a third party get their own, small join: the second pass
     # ``_first_attempt`` needs is not made over every pair (0.08 s against 0.01 s at 200,000 actions).
     third = side.lazy().filter(pl.col("party") != "borrower").join(ev.lazy(), on="bz", how="inner").filter(before)
-    return facts.join(_first_attempt(third, loan_lists), on="zrow", how="left").collect()
+    return facts.lazy().join(_first_attempt(third, loan_lists), on="zrow", how="left").collect()
+
+
+# "No such event" while the minima and maxima of the days are taken (a day count is never negative,
+# and never near a million days).
+_NONE_MIN = 1 << 30
+_MINIMA = ("days_since_conversation", "days_since_reached")
+_MAXIMA = ("days_since_first_contact", "days_since_pre_furnishing")
+
+
+def _per_row(pairs: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The pairs' facts summed (counts), their minima and maxima (days) and any (flags) per
+    ``zrow`` 0..n-1, in NumPy: ``bincount`` and ``minimum.at`` over millions of pairs cost a
+    fraction of Polars' group-by with 21 aggregations (most of the history's CPU time)."""
+    zrow = pairs["zrow"].to_numpy()
+    cols: dict[str, pl.Series] = {"zrow": pl.Series("zrow", np.arange(n, dtype=np.uint32))}
+    for c in COUNTS:
+        cols[c] = pl.Series(c, np.bincount(zrow[pairs[c].to_numpy().astype(bool)], minlength=n).astype(np.int32))
+    for c in _MINIMA:
+        out = np.full(n, _NONE_MIN, np.int64)
+        np.minimum.at(out, zrow, pairs[c].to_numpy())
+        cols[c] = pl.Series(c, out)
+    for c in _MAXIMA:
+        out = np.full(n, -1, np.int64)
+        np.maximum.at(out, zrow, pairs[c].to_numpy())
+        cols[c] = pl.Series(c, out)
+    for c in FLAGS:
+        out = np.zeros(n, bool)
+        out[zrow[pairs[c].to_numpy().astype(bool)]] = True
+        cols[c] = pl.Series(c, out)
+    return pl.DataFrame(list(cols.values())).with_columns(
+        *[pl.when(pl.col(c) != _NONE_MIN).then(pl.col(c)).alias(c) for c in _MINIMA],
+        *[pl.when(pl.col(c) >= 0).then(pl.col(c)).alias(c) for c in _MAXIMA],
+    )
 
 
 def batch_counts(zoned: pl.DataFrame, planned: pl.DataFrame) -> pl.DataFrame:
@@ -266,6 +329,19 @@ def batch_counts(zoned: pl.DataFrame, planned: pl.DataFrame) -> pl.DataFrame:
 def combine(hist: pl.DataFrame, zoned: pl.DataFrame) -> pl.DataFrame:
     """Per action: the strictest zone of ``hist`` (per ``zrow``): the highest count, the fewest days
     since, any flag."""
+    facts = [
+        *[pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS],
+        *[pl.col(c) for c in SINCE],
+        *[pl.col(c).fill_null(False) for c in FLAGS],
+    ]
+    n = zoned.height
+    if n and hist.height == n and zoned["idx"].n_unique() == n:
+        # One zone per action (``hist`` holds every ``zrow`` once): its row is the action's, gathered
+        # by position instead of a join and a group-by (0.01 s against 0.07 s at 200,000 actions).
+        where = np.empty(n, np.int64)
+        where[hist["zrow"].to_numpy()] = np.arange(n)
+        rows = hist[where[zoned["zrow"].to_numpy()]]
+        return rows.select(zoned["idx"], *facts)
     return zoned.select("zrow", "idx").join(hist, on="zrow", how="left").group_by("idx").agg(
         *[pl.col(c).fill_null(0).max().cast(pl.Int64) for c in COUNTS],
         *[pl.col(c).min() for c in SINCE],
