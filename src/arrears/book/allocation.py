@@ -7,7 +7,7 @@ pay what is due in the product's order; then:
   due), the loan is paid off and the interest of later periods is never charged;
 - otherwise the product's ``prepayment`` decides: ``hold_as_credit`` keeps it to pay instalments as
   they fall due; ``reduce_term`` / ``reduce_instalment`` repay principal now and rebuild the
-  instalments not yet due (``schedule.rebuild_future``);
+  instalments not yet due (``schedule.rebuild_frame``: ``rebuild_future`` over the day's loans);
 - anything beyond all that is owed stays as credit. Money is never dropped: for every payment,
   the sum of its allocations plus its credit equals its amount.
 
@@ -15,7 +15,8 @@ Orders (penalty and fees are held per loan, interest and principal per instalmen
 - ``oldest_first_penalty_fees_interest_principal``: penalty, fees, then each instalment oldest
   first, its interest before its principal;
 - ``component_major``: penalty, fees, all due interest (oldest first), then all due principal;
-- ``principal_first``: all due principal, all due interest, fees, penalty.
+- ``principal_first``: all due principal (oldest first), all due interest (oldest first), fees,
+  penalty.
 """
 
 from __future__ import annotations

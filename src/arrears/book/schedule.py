@@ -541,16 +541,6 @@ def first_period_rate(terms: LoanTerms, first_due: dt.date) -> Fraction:
     return Fraction(int(r1n[0]), int(r1d[0]))
 
 
-def _annuity(terms: LoanTerms, r: Fraction, r1: Fraction) -> list[tuple[int, int]]:
-    """The steered annuity of one loan at rates r (regular) and r1 (first period)."""
-    def one(v: int) -> np.ndarray:
-        return np.array([v], dtype=np.int64)
-
-    p, i = _annuity_amounts(one(terms.principal), one(terms.term), one(r.numerator), one(r.denominator),
-                            one(r1.numerator), one(r1.denominator))
-    return list(zip(p.tolist(), i.tolist()))
-
-
 def terms_from_row(row: Mapping) -> LoanTerms:
     return LoanTerms(
         principal=row["principal"],
