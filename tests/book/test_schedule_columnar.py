@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from arrears.book.products import DEFAULT, parse_products
 from arrears.book.schedule import (
     SCHEDULE_SCHEMA,
+    Instalment,
     LoanTerms,
     _annuity_amounts,
     add_months,
@@ -29,6 +30,8 @@ from arrears.book.schedule import (
     due_dates,
     first_period_rate,
     periodic_rate,
+    rebuild_frame,
+    rebuild_future,
     schedule_frame,
 )
 
@@ -135,3 +138,50 @@ def test_monthly_due_dates_follow_add_months(disbursed, term, explicit, offset):
     keep = first.day if first else disbursed.day
     assert due_dates(t) == tuple(add_months(start, k, keep_day=keep) for k in range(term))
     assert periodic_rate(t) == Fraction(120_000_000, NANO) / 12
+
+
+@st.composite
+def prepaid_loans(draw):
+    """A loan, the instalments of its schedule not yet due (some partly paid), what is left after a
+    prepayment, and the prepayment's mode."""
+    terms, _ = draw(loans())
+    sched = build(terms)
+    rows = []
+    for s in sched[draw(st.integers(0, len(sched) - 1)):]:
+        paid_p = draw(st.sampled_from([0, 0, 0, s.principal // 3]))
+        paid_i = draw(st.sampled_from([0, 0, 0, s.interest // 2]))
+        rows.append(Instalment(s.n, s.due_on, s.adjusted_due_on, s.principal - paid_p, s.interest - paid_i))
+    balance = draw(st.integers(0, sum(r.principal for r in rows)))
+    mode = draw(st.sampled_from(["reduce_term", "reduce_instalment"]))
+    return terms, rows, balance, mode
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(prepaid_loans(), min_size=1, max_size=30))
+def test_rebuild_many_loans_at_once_equal_each_loan_alone(batch):
+    """``rebuild_frame`` (the allocation's rebuild of every loan that prepaid) gives each loan what
+    ``rebuild_future`` gives it alone: the rebuild does not depend on the other loans in the batch
+    (their lengths, methods, modes, odd first periods). Before the per-loan loop was removed, the
+    columnar rebuild was checked equal to it, to the minor unit, on 6,000 random loans."""
+    loans_ = pl.DataFrame(
+        [{"principal": t.principal, "annual_rate_nano": t.annual_rate_nano, "term": t.term,
+          "frequency": t.frequency, "method": t.method, "disbursed_on": t.disbursed_on,
+          "first_due_on": t.first_due_on, "period_days": t.period_days, "balance": balance,
+          "prepayment": mode, "first_period_regular": rows[0].n > 1}
+         for t, rows, balance, mode in batch],
+        schema_overrides={"first_due_on": pl.Date, "period_days": pl.Int64},
+    )
+    future = pl.DataFrame(
+        [{"loan_id": i, "due_on": r.due_on, "principal": r.principal, "interest": r.interest}
+         for i, (_, rows, _, _) in enumerate(batch) for r in rows],
+        schema={"loan_id": pl.Int64, "due_on": pl.Date, "principal": pl.Int64, "interest": pl.Int64},
+    )
+    principal, interest = rebuild_frame(loans_, future)
+    alone = [pi for t, rows, balance, mode in batch
+             for pi in rebuild_future(t, rows, balance, mode, first_period_regular=rows[0].n > 1)]
+    assert list(zip(principal.tolist(), interest.tolist())) == alone
+    # The principal left is repaid exactly, whatever the mode.
+    at = 0
+    for _, rows, balance, _ in batch:
+        assert int(principal[at:at + len(rows)].sum()) == balance
+        at += len(rows)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
@@ -542,16 +541,6 @@ def first_period_rate(terms: LoanTerms, first_due: dt.date) -> Fraction:
     return Fraction(int(r1n[0]), int(r1d[0]))
 
 
-def _annuity(terms: LoanTerms, r: Fraction, r1: Fraction) -> list[tuple[int, int]]:
-    """The steered annuity of one loan at rates r (regular) and r1 (first period)."""
-    def one(v: int) -> np.ndarray:
-        return np.array([v], dtype=np.int64)
-
-    p, i = _annuity_amounts(one(terms.principal), one(terms.term), one(r.numerator), one(r.denominator),
-                            one(r1.numerator), one(r1.denominator))
-    return list(zip(p.tolist(), i.tolist()))
-
-
 def terms_from_row(row: Mapping) -> LoanTerms:
     return LoanTerms(
         principal=row["principal"],
@@ -570,6 +559,9 @@ def instalments_of(frame: pl.DataFrame) -> Iterable[Instalment]:
         yield Instalment(r["n"], r["due_on"], r["adjusted_due_on"], r["principal"], r["interest"])
 
 
+_MODE_CODE = {"reduce_instalment": 0, "reduce_term": 1}
+
+
 def rebuild_future(
     terms: LoanTerms,
     future: Sequence[Instalment],
@@ -586,43 +578,131 @@ def rebuild_future(
       principal), so the loan ends sooner; the instalments left over become zero.
     Interest is rate x the new running balance for each remaining period; the period running when
     the prepayment arrives is charged on the new balance as a whole (in the borrower's favour).
+
+    The rule on one loan's arrays (``_rebuilt``, which ``rebuild_frame`` runs over many loans).
     """
     if not future:
         return []
-    m = len(future)
-    start = future[0].due_on
-    r = periodic_rate(terms)
-    if first_period_regular:
-        r1 = r
-    else:
-        r1 = first_period_rate(terms, start)
-    rates = [r1] + [r] * (m - 1)
-    if terms.method == "bullet" or terms.method == "interest_only":
-        return [
-            (balance if k == m - 1 else 0, round_half_up(balance * rates[k])) for k in range(m)
-        ]
-    if mode == "reduce_instalment":
-        sub = LoanTerms(balance, terms.annual_rate_nano, m, terms.frequency, terms.method,
-                        terms.disbursed_on, terms.first_due_on, terms.period_days)
-        if terms.method == "annuity":
-            return _annuity(sub, r, r1)
-        rows, bal, each = [], balance, balance // m
-        for k in range(m):
-            p = bal if k == m - 1 else each
-            rows.append((p, round_half_up(bal * rates[k])))
-            bal -= p
-        return rows
-    if mode == "reduce_term":
-        rows, bal = [], balance
-        # The level instalment: the most common amount among those before the last.
-        level = Counter(i.amount for i in future[:-1] or future).most_common(1)[0][0]
-        for k, inst in enumerate(future):
-            interest = round_half_up(bal * rates[k])
-            if terms.method == "annuity":
-                p = min(max(level - interest, 0), bal) if k < m - 1 else bal
-            else:
-                p = min(inst.principal, bal) if k < m - 1 else bal
-            rows.append((p, interest))
-            bal -= p
-        return rows
-    raise ValueError(f"unknown prepayment mode {mode!r}")
+    if mode not in _MODE_CODE and terms.method not in ("bullet", "interest_only"):
+        raise ValueError(f"unknown prepayment mode {mode!r}")
+    p, i = _rebuilt(
+        _one(terms), np.array([len(future)]), np.array([(future[0].due_on - _EPOCH).days]),
+        np.array([first_period_regular]), np.array([balance], dtype=np.int64), np.array([_MODE_CODE.get(mode, -1)]),
+        np.array([f.principal for f in future], dtype=np.int64), np.array([f.amount for f in future], dtype=np.int64),
+    )
+    return list(zip(p.tolist(), i.tolist()))
+
+
+def rebuild_frame(loans: pl.DataFrame, future: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``rebuild_future`` over many loans: (principal, interest) arrays for the rows of ``future``.
+
+    ``loans``: one row a loan, its terms columns (as ``schedule_frame`` reads them) and
+    ``balance`` (left to repay), ``prepayment`` (the mode) and ``first_period_regular``.
+    ``future``: the loans' instalments not yet due, ``principal`` and ``interest`` left on each,
+    loan after loan in the order of ``loans``, each loan's in order of number.
+    """
+    if loans.is_empty():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    a = _loans_of(loans)
+    mode = loans.get_column("prepayment").replace_strict(_MODE_CODE, default=-1, return_dtype=pl.Int64).to_numpy()
+    bad = (mode < 0) & ~np.isin(a.method, (2, 3))
+    if bad.any():
+        raise ValueError(f"unknown prepayment mode {loans.get_column('prepayment').filter(pl.Series(bad)).first()!r}")
+    first = _run_starts(future.get_column("loan_id"))
+    count = np.diff(np.r_[first, future.height])
+    if count.size != loans.height:
+        raise ValueError("rebuild_frame: future does not list the loans' instalments loan after loan")
+    principal = future.get_column("principal").cast(pl.Int64).to_numpy()
+    return _rebuilt(
+        a, count, future.get_column("due_on").cast(pl.Date).to_physical().cast(pl.Int64).to_numpy()[first],
+        loans.get_column("first_period_regular").to_numpy(), loans.get_column("balance").cast(pl.Int64).to_numpy(),
+        mode, principal, principal + future.get_column("interest").cast(pl.Int64).to_numpy(),
+    )
+
+
+def _run_starts(ids: pl.Series) -> np.ndarray:
+    """The positions where a run of equal ``ids`` starts."""
+    if ids.is_empty():
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero((ids != ids.shift(1)).fill_null(True).to_numpy())
+
+
+def _rebuilt(
+    a: _Loans, m: np.ndarray, start: np.ndarray, regular: np.ndarray, balance: np.ndarray, mode: np.ndarray,
+    principal: np.ndarray, amount: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rebuild rule (``rebuild_future``) over many loans. Per loan: ``m`` instalments not yet
+    due, the first falling due on ``start`` (days), ``regular`` (its period is a regular one),
+    ``balance``, ``mode`` (``_MODE_CODE``). Per row (loan after loan, ``m`` each): the
+    ``principal`` and ``amount`` (principal plus interest) left on it. Returns (principal, interest)
+    per row."""
+    loans = m.size
+    offsets = np.zeros(loans + 1, dtype=np.int64)
+    np.cumsum(m, out=offsets[1:])
+    loan = np.repeat(np.arange(loans), m)
+    k = np.arange(loan.size, dtype=np.int64) - offsets[loan]
+    rn, rd, _, _ = _rates(a)
+    # The first period's rate: the regular one, or that of the period to ``start`` when it is odd.
+    _, _, sn, sd = _rates(replace(a, first_due=start.astype(np.int64), has_first=np.ones(loans, dtype=bool)))
+    r1n, r1d = np.where(regular, rn, sn), np.where(regular, rd, sd)
+    num, den = np.where(k == 0, r1n[loan], rn[loan]), np.where(k == 0, r1d[loan], rd[loan])
+    last = k == m[loan] - 1
+    out_p = np.zeros(loan.size, dtype=np.int64)
+    out_i = np.zeros(loan.size, dtype=np.int64)
+
+    # Interest only and bullet: the principal at the end, interest on the whole balance.
+    flat = np.isin(a.method, (2, 3))
+    rows = flat[loan]
+    if rows.any():
+        out_p[rows] = np.where(last[rows], balance[loan[rows]], 0)
+        out_i[rows] = _times(balance[loan[rows]], num[rows], den[rows])
+    # Reduce instalment: an annuity re-amortised over the same number; otherwise the same
+    # principal each time, the remainder in the last.
+    annuity = (mode == 0) & (a.method == 0) & ~flat
+    ids = np.flatnonzero(annuity)
+    if ids.size:
+        rows = annuity[loan]
+        out_p[rows], out_i[rows] = _annuity_amounts(balance[ids], m[ids], rn[ids], rd[ids], r1n[ids], r1d[ids])
+    rows = ((mode == 0) & (a.method != 0) & ~flat)[loan]
+    if rows.any():
+        each = balance[loan[rows]] // m[loan[rows]]
+        left = balance[loan[rows]] - k[rows] * each
+        out_p[rows] = np.where(last[rows], left, each)
+        out_i[rows] = _times(left, num[rows], den[rows])
+    # Reduce term: the same instalment (annuity: the level one, the most common amount before the
+    # last, the earliest on a tie) or the same principal, until the balance is repaid.
+    term = np.flatnonzero((mode == 1) & ~flat)
+    if term.size:
+        level = _level(loan, k, m, amount, term)
+        order = term[np.argsort(-m[term], kind="stable")]  # longest first: the loans still running are a prefix
+        bal = balance[order].copy()
+        n = m[order]
+        running = np.searchsorted(-n, -np.arange(int(n[0]) + 2), side="right")  # loans with n >= k
+        level_o, annuity_o, start_o = level[order], a.method[order] == 0, offsets[order]
+        for step in range(int(n[0])):
+            c = int(running[step + 1])
+            b = bal[:c]
+            at = start_o[:c] + step
+            interest = _times(b, num[at], den[at])
+            paid = np.where(annuity_o[:c], np.maximum(level_o[:c] - interest, 0), principal[at])
+            paid = np.where(last[at], b, np.minimum(paid, b))
+            out_p[at], out_i[at] = paid, interest
+            bal[:c] = b - paid
+    return out_p, out_i
+
+
+def _level(loan: np.ndarray, k: np.ndarray, m: np.ndarray, amount: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """Per loan (those in ``of``; others 0): the most common ``amount`` among its rows before the
+    last (its only row when it has one), the earliest to occur on a tie."""
+    level = np.zeros(m.size, dtype=np.int64)
+    rows = np.isin(loan, of) & ((k < m[loan] - 1) | (m[loan] == 1))
+    lo, am, kk = loan[rows], amount[rows], k[rows]
+    order = np.lexsort((kk, am, lo))
+    lo, am, kk = lo[order], am[order], kk[order]
+    runs = np.flatnonzero(np.r_[True, (lo[1:] != lo[:-1]) | (am[1:] != am[:-1])])
+    count = np.diff(np.r_[runs, lo.size])
+    run_loan, run_amount, run_first = lo[runs], am[runs], kk[runs]
+    best = np.lexsort((run_first, -count, run_loan))
+    pick = best[np.r_[True, run_loan[best][1:] != run_loan[best][:-1]]]
+    level[run_loan[pick]] = run_amount[pick]
+    return level

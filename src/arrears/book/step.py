@@ -206,13 +206,19 @@ def _write_off_residuals(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """A payment that leaves less than ``residual_writeoff_below`` owed closes the loan: the residual
     is written off (and recorded) rather than chased."""
-    paid = payments.select("loan_id").unique()
-    if paid.is_empty():
+    if payments.is_empty():
         return loans, inst, pl.DataFrame(schema={"loan_id": key_type(loans), "amount": pl.Int64})
-    cand = loans.join(paid, on="loan_id").filter(~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]))
-    bal = balances(cand, inst.join(cand.select("loan_id"), on="loan_id"), day).join(
-        terms.select("loan_id", "residual_below"), on="loan_id"
-    )
+    # Only a loan left without credit, whose threshold a positive amount can be under, can have a
+    # residual to write off: the balances (a pass over the instalments) are taken of those alone.
+    cand = (
+        loans.lazy()
+        .filter(pl.col("loan_id").is_in(payments["loan_id"].implode())
+                & ~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]) & (pl.col("credit") == 0))
+        .join(terms.lazy().select("loan_id", "residual_below"), on="loan_id")
+        .filter(pl.col("residual_below") > 1)
+    ).collect(engine=ENGINE)
+    bal = balances(cand.drop("residual_below"), inst.filter(pl.col("loan_id").is_in(cand["loan_id"].implode())),
+                   day).join(cand.select("loan_id", "residual_below"), on="loan_id")
     hit = bal.filter((pl.col("total_outstanding") > 0) & (pl.col("total_outstanding") < pl.col("residual_below"))
                      & (pl.col("credit") == 0))
     if hit.is_empty():
