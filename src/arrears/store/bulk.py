@@ -322,8 +322,9 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     SQLite cannot ATTACH inside a transaction, so the staging files are created empty and attached
     before it begins; a file is written by ADBC (its own connection) before the command's
     connection first reads it, and a database is locked only once the transaction reads it, so the
-    two never wait for each other. Parts beyond the files are gathered and copied through the last
-    file after the stream ends. Everything is in the one transaction: a failure or a crash leaves no
+    two never wait for each other. A part smaller than its share of the rows still
+    expected over the files left is held back and copied with the next; what is left when the
+    stream ends goes through the next file. Everything is in the one transaction: a failure or a crash leaves no
     row. Rows should come in primary-key order, part after part (each part is sorted if it is not):
     the copy then appends to the table's B-tree. A table with foreign keys is refused (their
     set-wise check is ``insert_frames_staged``'s)."""
@@ -375,18 +376,21 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
         raw.execute(f'INSERT INTO main."{table.name}" ({columns}) SELECT {columns} FROM {alias}."{table.name}"')
         written += frame.height
 
-    slot = 0
-    rest: list[pl.DataFrame] = []
+    # A part is held back (and copied with the ones after it) while it is smaller than its share of
+    # what is still to come over the files left, so that many small parts do not use up the files
+    # early and leave a big remainder for the end, when nothing else runs beside it.
+    slot, left = 0, rows
+    held: list[pl.DataFrame] = []
     for frame in frames:
         if frame.is_empty():
             continue
-        if slot < _STAGE_SLOTS - 1:
-            copy(slot, frame)
-            slot += 1
-        else:
-            rest.append(frame)
-    if rest:
-        copy(_STAGE_SLOTS - 1, pl.concat(rest, how="diagonal_relaxed"))
+        held.append(frame)
+        pending = sum(f.height for f in held)
+        if slot < _STAGE_SLOTS - 1 and pending * (_STAGE_SLOTS - slot) >= left:
+            copy(slot, pl.concat(held, how="diagonal_relaxed") if len(held) > 1 else frame)
+            slot, left, held = slot + 1, max(0, left - pending), []
+    if held:
+        copy(slot, pl.concat(held, how="diagonal_relaxed"))
     for ix in indexes:
         ix.create(conn)
     return written
