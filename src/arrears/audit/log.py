@@ -55,6 +55,7 @@ _SCHEMA = {
 }
 
 
+KEEP_INDEX_STREAMED = False  # measured below
 _BIG = 50_000  # rows: above this, an append on SQLite gets a larger page cache for its duration
 _BIG_CACHE_KIB = 256 * 1024
 
@@ -175,7 +176,8 @@ def _append_stream(conn: Connection, day: dt.date, segments: Iterable[tuple[str,
         kept = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute(f"PRAGMA cache_size = {-_BIG_CACHE_KIB}")  # as in ``_insert_chained``
         try:
-            written = insert_stream_staged(conn, audit_log, (part for _, part in chained()), rows)
+            written = insert_stream_staged(conn, audit_log, (part for _, part in chained()), rows,
+                                           keep_indexes=KEEP_INDEX_STREAMED)
         finally:
             raw.execute(f"PRAGMA cache_size = {int(kept)}")
         if written is not None:

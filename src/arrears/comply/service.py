@@ -97,47 +97,35 @@ _MIDDLE_SHARE = 4
 AUDIT_ORDER = ("borrower_id", "start", "action_id")  # a segment's rows, as the engine decides them
 
 
-def _chunk_of_borrower(frame: pl.DataFrame, parts: list[str]) -> pl.DataFrame:
-    """Per borrower of the batch: ``_part`` and ``_chunk``, the chunk that decides it (numbered in
-    the order they are decided). A chunk is a run of one partition's borrowers in ``borrower_id``
-    order, so a segment's rows in ``AUDIT_ORDER`` come out of the chunks in the order they are
-    decided, whatever the cut."""
-    n = frame.height
-    per = (frame.group_by("_part", "borrower_id").len()
-           .sort("_part", "borrower_id")
-           .with_columns((pl.col("len").cum_sum().over("_part") - pl.col("len")).alias("_from")))
-    chunked = n >= CHUNKED_FROM
+def _cuts(size: int, n: int, first: bool, last: bool) -> list[int]:
+    """Where a partition of ``size`` actions (of a batch of ``n``) is cut, in actions from its start:
+    the batch's first and last chunk a sixteenth of it, the others at most a quarter."""
+    if n < CHUNKED_FROM:
+        return []
     edge, middle = max(1, n // _EDGE_SHARE), max(1, n // _MIDDLE_SHARE)
-    out = []
-    first = 0
-    for k, part in enumerate(parts):
-        rows = per.filter(pl.col("_part") == part)
-        size = int(rows["len"].sum())
-        cuts: list[int] = []
-        if chunked:
-            lo, hi = (edge if k == 0 else 0), (size - edge if k == len(parts) - 1 else size)
-            if k == 0 and lo < size:
-                cuts.append(lo)
-            pieces = max(1, -(-(hi - lo) // middle))
-            cuts += [lo + (hi - lo) * j // pieces for j in range(1, pieces)]
-            if k == len(parts) - 1 and 0 < hi < size and hi > lo:
-                cuts.append(hi)
-        out.append(rows.select("_part", "borrower_id",
-                               pl.Series("_chunk", _searchsorted(cuts, rows["_from"]), dtype=pl.Int64) + first))
-        first += len(cuts) + 1
-    chunks = pl.concat(out)
-    # Renumber without the empty chunks (a cut inside one borrower's actions).
-    return chunks.with_columns(pl.col("_chunk").rank("dense").cast(pl.Int64) - 1)
+    lo, hi = min(edge, size) if first else 0, max(size - edge, 0) if last else size
+    cuts = [lo] if first else []
+    pieces = max(1, -(-(hi - lo) // middle))
+    cuts += [lo + (hi - lo) * j // pieces for j in range(1, pieces)]
+    return [*cuts, hi] if last else cuts
 
 
-def _searchsorted(cuts: list[int], starts: pl.Series) -> list[int]:
-    import numpy as np
-
-    return np.searchsorted(np.asarray(cuts, dtype=np.int64), starts.to_numpy(), side="right").tolist()
+def _chunks_of(part: pl.DataFrame, cuts: list[int]) -> list[pl.DataFrame]:
+    """``part`` (one partition's actions) cut into runs of borrowers in ``borrower_id`` order, about
+    at ``cuts``: the borrowers where a run ends are read off a sorted sample of the actions (a few
+    thousand), not a sort of them all. A borrower's actions stay in one run, in the batch's order."""
+    if not cuts or part.height < 2:
+        return [part]
+    ids = part.get_column("borrower_id")
+    sample = ids.gather_every(max(1, part.height // 4096)).sort()
+    bounds = sample.gather([min(len(sample) - 1, c * len(sample) // part.height) for c in cuts]).unique(maintain_order=True)
+    runs = part.with_columns(bounds.search_sorted(ids, side="right").alias("_run"))
+    return [run.drop("_run") for _, run in sorted(runs.partition_by("_run", as_dict=True, maintain_order=True).items())]
 
 
 def _by_chunk(actions: pl.DataFrame, world: World) -> tuple[list[Part], Callable[[], None]]:
-    """The batch cut into chunks of one audit partition's borrowers (``_chunk_of_borrower``): per
+    """The batch cut into chunks, each a run of one audit partition's borrowers (``_cuts``,
+    ``_chunks_of``): per
     chunk, in the order they are decided, its partition, the positions of its actions in the batch,
     those actions (in batch order) and how to cut the world of their borrowers. Every fact the
     engine reads about a borrower (references, contacts, flags) goes with the borrower's actions;
@@ -152,9 +140,9 @@ def _by_chunk(actions: pl.DataFrame, world: World) -> tuple[list[Part], Callable
     if actions.is_empty():
         return [], lambda: None
     frame = actions.with_row_index("_i").with_columns(_partitions(actions, world.borrowers).alias("_part"))
-    owners = _chunk_of_borrower(frame, sorted(frame["_part"].unique().to_list()))
-    frame = frame.join(owners.select("borrower_id", "_chunk"), on="borrower_id", how="left", maintain_order="left")
-    chunks = sorted(frame.partition_by("_chunk", as_dict=True, maintain_order=True).items())
+    parts = sorted(frame.partition_by("_part", as_dict=True, maintain_order=True).items())
+    runs = [run for k, (_, part) in enumerate(parts)
+            for run in _chunks_of(part, _cuts(part.height, frame.height, k == 0, k == len(parts) - 1))]
     frames = {"borrowers": world.borrowers, "references": world.references, "contacts": world.contacts,
               "flags": world.flags}
     tags: dict[str, pl.Series] = {}
@@ -164,7 +152,8 @@ def _by_chunk(actions: pl.DataFrame, world: World) -> tuple[list[Part], Callable
         with tagging:
             if tags:
                 return
-            by = owners.select("borrower_id", "_chunk")  # a borrower is in one chunk
+            by = pl.concat([run.select("borrower_id").unique().with_columns(pl.lit(c, pl.Int64).alias("_chunk"))
+                            for c, run in enumerate(runs)])  # a borrower is in one chunk
             tags.update((name, f.select("borrower_id").join(by, on="borrower_id", how="left", maintain_order="left")
                          .get_column("_chunk")) for name, f in frames.items())
 
@@ -178,9 +167,9 @@ def _by_chunk(actions: pl.DataFrame, world: World) -> tuple[list[Part], Callable
             return World(**{name: f.filter(tags[name] == chunk) for name, f in frames.items()}, loans=world.loans)
         return world_of
 
-    return [(str(part["_part"][0]), part["_i"], part.drop("_i", "_part", "_chunk"),
-             first(part["borrower_id"].unique()) if i == 0 else cut(c))
-            for i, ((c,), part) in enumerate(chunks)], tag
+    return [(str(run["_part"][0]), run["_i"], run.drop("_i", "_part"),
+             first(run["borrower_id"].unique()) if c == 0 else cut(c))
+            for c, run in enumerate(runs)], tag
 
 
 def decide_and_record(conn: Connection, actions: pl.DataFrame, world: World, packs: Packs, kind: str, day: dt.date,

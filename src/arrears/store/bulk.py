@@ -309,13 +309,16 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
 _STAGE_SLOTS = 8  # staging files attached at once: SQLite attaches at most 10 databases by default
 
 
-def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.DataFrame], rows: int) -> int | None:
+def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.DataFrame], rows: int, *,
+                         keep_indexes: bool = False) -> int | None:
     """``insert_frames_staged`` for one table whose rows come in parts, each produced while the one
     before it is written (the audit rows of one jurisdiction chained while the compliance engine
     decides the next): each part is staged through ADBC into a staging file of its own and copied
     with ``INSERT ... SELECT`` into the command's transaction as it arrives, so at the end only the
     indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
-    (for ``stageable`` and the indexes). Returns the number of rows written, or None, having
+    (for ``stageable`` and the indexes). ``keep_indexes``: the indexes are kept and filled as the
+    parts are copied instead of being dropped and rebuilt at the end, when nothing else runs beside
+    that (for parts whose index keys come in runs, so each part's inserts sweep the index). Returns the number of rows written, or None, having
     consumed nothing, when the load cannot be staged (see ``stageable``); the caller inserts the
     usual way.
 
@@ -369,7 +372,8 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
             cur.adbc_ingest(table.name, _sqlite_text(frame).to_arrow(), mode="create")
         if not raw.in_transaction:
             raw.execute("BEGIN")
-            indexes = sorted(table.indexes, key=lambda ix: ix.name) if _outnumbers(conn, table, rows) else []
+            indexes = sorted(table.indexes, key=lambda ix: ix.name) \
+                if not keep_indexes and _outnumbers(conn, table, rows) else []
             for ix in indexes:
                 ix.drop(conn)
         columns = ", ".join(f'"{c}"' for c in frame.columns)
