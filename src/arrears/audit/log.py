@@ -55,7 +55,6 @@ _SCHEMA = {
 }
 
 
-KEEP_INDEX_STREAMED = False  # measured below
 _BIG = 50_000  # rows: above this, an append on SQLite gets a larger page cache for its duration
 _BIG_CACHE_KIB = 256 * 1024
 
@@ -152,7 +151,7 @@ def _append_stream(conn: Connection, day: dt.date, segments: Iterable[tuple[str,
                    recorded_at: dt.datetime, rows: int) -> int:
     """``append_frames`` for segments that come one by one: each is chained as it arrives (while its
     producer works on the next) and written then; on SQLite's staged path through
-    ``store.bulk.insert_stream_staged``, so that only the borrower index is left for the end. A
+    ``store.bulk.insert_stream_staged``, the borrower index filled as they come. A
     partition may come in several consecutive segments (one chunk of its rows after another): each
     continues the chain where the one before it ended."""
     _refuse_sealed(conn, day)
@@ -176,8 +175,10 @@ def _append_stream(conn: Connection, day: dt.date, segments: Iterable[tuple[str,
         kept = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute(f"PRAGMA cache_size = {-_BIG_CACHE_KIB}")  # as in ``_insert_chained``
         try:
+            # The borrower index is kept and filled as each part is copied: a policy check's parts
+            # come in runs of borrowers, and a rebuild at the end would run with nothing beside it.
             written = insert_stream_staged(conn, audit_log, (part for _, part in chained()), rows,
-                                           keep_indexes=KEEP_INDEX_STREAMED)
+                                           keep_indexes=True)
         finally:
             raw.execute(f"PRAGMA cache_size = {int(kept)}")
         if written is not None:
