@@ -8,8 +8,8 @@ references, flags, loans with their receivable, the contact history) is generate
 fixed seed by ``tests/policy/check/random_world.py``, the generator the property tests use. Timed:
 the decisions and the audit rows (one ``policy_check`` row per action, hash-chained per jurisdiction)
 appended to a fresh SQLite database in one transaction, as ``arrears policy check`` does them:
-``comply.service.decide_and_record``, which decides one jurisdiction while the one before is
-recorded. ``--sequential``: ``engine.evaluate`` over the whole batch, then ``record``, each timed
+``comply.service.decide_and_record``, which decides one chunk of a jurisdiction's borrowers while
+the one before is recorded. ``--sequential``: ``engine.evaluate`` over the whole batch, then ``record``, each timed
 on its own. Printed: the time of each part (wall, and the process's CPU time: on a shared machine
 the wall time says as much about the neighbours as about the code), actions/s and peak RSS.
 

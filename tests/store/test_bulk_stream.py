@@ -40,17 +40,24 @@ def _engine(tmp_path, name):
     return engine
 
 
+@pytest.mark.parametrize("keep", [False, True], ids=["indexes-rebuilt", "indexes-kept"])
 @pytest.mark.parametrize("slots", [2, 8], ids=["more-parts-than-files", "a-file-per-part"])
-def test_a_streamed_load_stores_what_insert_frame_stores(tmp_path, monkeypatch, slots):
+def test_a_streamed_load_stores_what_insert_frame_stores(tmp_path, monkeypatch, slots, keep):
     monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
     monkeypatch.setattr(bulk, "_STAGE_SLOTS", slots)
     # Five parts, one of them empty, the last before the one it follows in key order.
     parts = [_rows("CN", 4), pl.DataFrame(schema=_rows("X", 0).schema), _rows("GB", 3), _rows("US-NY", 5),
              _rows("US-CA", 2)]
     streamed, plain = _engine(tmp_path, "streamed.db"), _engine(tmp_path, "plain.db")
+    dropped = []
+    index_type = type(next(iter(t.audit_log.indexes)))
+    drop = index_type.drop
+    monkeypatch.setattr(index_type, "drop", lambda ix, *a, **k: (dropped.append(ix.name), drop(ix, *a, **k)))
     with streamed.begin() as conn:
-        assert bulk.insert_stream_staged(conn, t.audit_log, iter(parts), sum(p.height for p in parts)) == 14
+        assert bulk.insert_stream_staged(conn, t.audit_log, iter(parts), sum(p.height for p in parts),
+                                         keep_indexes=keep) == 14
         assert conn.exec_driver_sql("PRAGMA database_list").fetchall()[-1][1].startswith("arrears_stage")
+    assert dropped == ([] if keep else ["ix_audit_log_borrower"])  # kept: filled as the parts come
     with plain.begin() as conn:
         for p in parts:
             bulk.insert_frame(conn, t.audit_log, p)

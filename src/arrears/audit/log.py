@@ -151,29 +151,47 @@ def _append_stream(conn: Connection, day: dt.date, segments: Iterable[tuple[str,
                    recorded_at: dt.datetime, rows: int) -> int:
     """``append_frames`` for segments that come one by one: each is chained as it arrives (while its
     producer works on the next) and written then; on SQLite's staged path through
-    ``store.bulk.insert_stream_staged``, so that only the borrower index is left for the end."""
+    ``store.bulk.insert_stream_staged``, the borrower index filled as they come. A
+    partition may come in several consecutive segments (one chunk of its rows after another): each
+    continues the chain where the one before it ended."""
     _refuse_sealed(conn, day)
     seen: set[str] = set()
 
     def chained() -> Iterator[tuple[str, pl.DataFrame]]:
-        for partition, records in segments:
-            if partition in seen:
-                raise ValueError(f"partition {partition!r} given twice in one append")
-            seen.add(partition)
+        partition, last = None, None
+        for part, records in segments:
+            if part != partition:
+                if part in seen:
+                    raise ValueError(f"partition {part!r} given again after another one in one append")
+                seen.add(part)
+                partition, last = part, _last_of(conn, part, day)
             if not records.is_empty():
-                yield partition, _chained(partition, records, day, _last_of(conn, partition, day), recorded_at)
+                frame = _chained(partition, records, day, last, recorded_at)
+                last = _Last(frame["seq"][-1], frame["row_hash"][-1])
+                yield partition, frame
 
     if stageable(conn, rows):
         raw = conn.connection.driver_connection
         kept = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute(f"PRAGMA cache_size = {-_BIG_CACHE_KIB}")  # as in ``_insert_chained``
         try:
-            written = insert_stream_staged(conn, audit_log, (part for _, part in chained()), rows)
+            # The borrower index is kept and filled as each part is copied: a policy check's parts
+            # come in runs of borrowers, and a rebuild at the end would run with nothing beside it.
+            written = insert_stream_staged(conn, audit_log, (part for _, part in chained()), rows,
+                                           keep_indexes=True)
         finally:
             raw.execute(f"PRAGMA cache_size = {int(kept)}")
         if written is not None:
             return written
     return sum(_insert_chained(conn, partition, day, part, recorded_at) for partition, part in chained())
+
+
+@dataclass(frozen=True)
+class _Last:
+    """A segment's last (seq, row_hash), as ``_last_of`` gives it, for a chain continued in memory."""
+
+    seq: int
+    row_hash: str
 
 
 def _append_staged(conn: Connection, day: dt.date, chains: Sequence[pl.DataFrame], recorded_at: dt.datetime) -> int:

@@ -85,21 +85,64 @@ def record(conn: Connection, decisions: pl.DataFrame, kind: str, day: dt.date, r
 
 Part = tuple[str, pl.Series, pl.DataFrame, Callable[[], World]]
 
+# How ``decide_and_record`` cuts a batch into the chunks the engine decides one after the other.
+# The first chunk is decided with nothing beside it and the last one's audit rows are written with
+# nothing beside them, so both are small (a sixteenth of the batch each); the chunks between hold at
+# most a quarter of the batch (a partition bigger than that is cut), so that a lender in one
+# jurisdiction is overlapped too, without paying the engine's per-call cost more than about six
+# times. Below ``CHUNKED_FROM`` actions a batch is cut by partition only.
+CHUNKED_FROM = 50_000
+_EDGE_SHARE = 16
+_MIDDLE_SHARE = 4
+AUDIT_ORDER = ("borrower_id", "start", "action_id")  # a segment's rows, as the engine decides them
 
-def _by_partition(actions: pl.DataFrame, world: World) -> tuple[list[Part], Callable[[], None]]:
-    """The batch cut by audit partition: per partition, the positions of its actions in the batch,
+
+def _cuts(size: int, n: int, first: bool, last: bool) -> list[int]:
+    """Where a partition of ``size`` actions (of a batch of ``n``) is cut, in actions from its start:
+    the batch's first and last chunk a sixteenth of it, the others at most a quarter."""
+    if n < CHUNKED_FROM:
+        return []
+    edge, middle = max(1, n // _EDGE_SHARE), max(1, n // _MIDDLE_SHARE)
+    lo, hi = min(edge, size) if first else 0, max(size - edge, 0) if last else size
+    cuts = [lo] if first else []
+    pieces = max(1, -(-(hi - lo) // middle))
+    cuts += [lo + (hi - lo) * j // pieces for j in range(1, pieces)]
+    return [*cuts, hi] if last else cuts
+
+
+def _chunks_of(part: pl.DataFrame, cuts: list[int]) -> list[pl.DataFrame]:
+    """``part`` (one partition's actions) cut into runs of borrowers in ``borrower_id`` order, about
+    at ``cuts``: the borrowers where a run ends are read off a sorted sample of the actions (a few
+    thousand), not a sort of them all. A borrower's actions stay in one run, in the batch's order."""
+    if not cuts or part.height < 2:
+        return [part]
+    ids = part.get_column("borrower_id")
+    sample = ids.gather_every(max(1, part.height // 4096)).sort()
+    bounds = sample.gather([min(len(sample) - 1, c * len(sample) // part.height) for c in cuts]).unique(maintain_order=True)
+    runs = part.with_columns(bounds.search_sorted(ids, side="right").alias("_run"))
+    return [run.drop("_run") for _, run in sorted(runs.partition_by("_run", as_dict=True, maintain_order=True).items())]
+
+
+def _by_chunk(actions: pl.DataFrame, world: World) -> tuple[list[Part], Callable[[], None]]:
+    """The batch cut into chunks, each a run of one audit partition's borrowers (``_cuts``,
+    ``_chunks_of``): per
+    chunk, in the order they are decided, its partition, the positions of its actions in the batch,
     those actions (in batch order) and how to cut the world of their borrowers. Every fact the
     engine reads about a borrower (references, contacts, flags) goes with the borrower's actions;
     the loans are looked up by id and stay whole. A world is cut when it is needed (by the worker
-    deciding it, while the partition before is being recorded): three million contacts are not
-    copied up front.
+    deciding it, while the chunk before is being recorded): three million contacts are not copied
+    up front.
 
-    Nothing can be decided before the first partition is cut, so only that is done up front: its
-    world is the rows of its borrowers (one ``is_in`` per frame). The other partitions' worlds are
-    cut by each world row's partition (one join per frame), which the second value returned works
-    out: the caller runs it while the first partition is being decided (the cuts run it if not)."""
+    Nothing can be decided before the first chunk is cut, so only that is done up front: its world
+    is the rows of its borrowers (one ``is_in`` per frame). The other chunks' worlds are cut by each
+    world row's chunk (one join per frame), which the second value returned works out: the caller
+    runs it while the first chunk is being decided (the cuts run it if not)."""
+    if actions.is_empty():
+        return [], lambda: None
     frame = actions.with_row_index("_i").with_columns(_partitions(actions, world.borrowers).alias("_part"))
     parts = sorted(frame.partition_by("_part", as_dict=True, maintain_order=True).items())
+    runs = [run for k, (_, part) in enumerate(parts)
+            for run in _chunks_of(part, _cuts(part.height, frame.height, k == 0, k == len(parts) - 1))]
     frames = {"borrowers": world.borrowers, "references": world.references, "contacts": world.contacts,
               "flags": world.flags}
     tags: dict[str, pl.Series] = {}
@@ -109,36 +152,39 @@ def _by_partition(actions: pl.DataFrame, world: World) -> tuple[list[Part], Call
         with tagging:
             if tags:
                 return
-            owners = frame.select("borrower_id", "_part").unique("borrower_id")  # a borrower is in one partition
-            tags.update((name, f.select("borrower_id").join(owners, on="borrower_id", how="left", maintain_order="left")
-                         .get_column("_part")) for name, f in frames.items())
+            by = pl.concat([run.select("borrower_id").unique().with_columns(pl.lit(c, pl.Int64).alias("_chunk"))
+                            for c, run in enumerate(runs)])  # a borrower is in one chunk
+            tags.update((name, f.select("borrower_id").join(by, on="borrower_id", how="left", maintain_order="left")
+                         .get_column("_chunk")) for name, f in frames.items())
 
     def first(borrowers: pl.Series) -> Callable[[], World]:
         return lambda: World(**{name: f.filter(pl.col("borrower_id").is_in(borrowers.implode()))
                                 for name, f in frames.items()}, loans=world.loans)
 
-    def cut(partition: str) -> Callable[[], World]:
+    def cut(chunk: int) -> Callable[[], World]:
         def world_of() -> World:
             tag()
-            return World(**{name: f.filter(tags[name] == partition) for name, f in frames.items()}, loans=world.loans)
+            return World(**{name: f.filter(tags[name] == chunk) for name, f in frames.items()}, loans=world.loans)
         return world_of
 
-    return [(str(p), part["_i"], part.drop("_i", "_part"),
-             first(part["borrower_id"].unique()) if i == 0 else cut(str(p)))
-            for i, ((p,), part) in enumerate(parts)], tag
+    return [(str(run["_part"][0]), run["_i"], run.drop("_i", "_part"),
+             first(run["borrower_id"].unique()) if c == 0 else cut(c))
+            for c, run in enumerate(runs)], tag
 
 
 def decide_and_record(conn: Connection, actions: pl.DataFrame, world: World, packs: Packs, kind: str, day: dt.date,
                       recorded_at: dt.datetime, extra: dict | None = None) -> tuple[pl.DataFrame, int]:
-    """``evaluate`` the batch and ``record`` its decisions, the two overlapped: the batch is decided
-    one audit partition (the borrowers' jurisdiction) at a time, in a worker thread, while the
-    partition decided before it is turned into audit rows and chained. The engine decides each
-    borrower on that borrower's facts alone, so the decisions are those of the whole batch at once;
-    the audit rows are those ``record`` writes. Returns the decisions, in the batch's order, and the
-    number of audit rows."""
+    """``evaluate`` the batch and record its decisions, the two overlapped: the batch is decided one
+    chunk of an audit partition's borrowers at a time (``_by_chunk``), in a worker thread, while the
+    chunk decided before it is turned into audit rows, chained and written. The engine decides each
+    borrower on that borrower's facts alone, so the decisions are those of the whole batch at once.
+    The audit rows are those ``record`` writes, but in each segment in ``AUDIT_ORDER`` (borrower,
+    planned start, action id; the batch's order among equals) instead of the batch's order: the
+    order the chunks are decided in. Returns the decisions, in the batch's order, and the number of
+    audit rows."""
     actions = actions_frame(actions)
     world = world.conformed()
-    parts, tag = _by_partition(actions, world)
+    parts, tag = _by_chunk(actions, world)
     if not parts:
         return evaluate(actions, world, packs), 0
     decided: list[pl.DataFrame] = []
@@ -151,7 +197,7 @@ def decide_and_record(conn: Connection, actions: pl.DataFrame, world: World, pac
 
         def segments() -> Iterator[tuple[str, pl.DataFrame]]:
             ahead = [pool.submit(lambda a=a, w=w: evaluate(a, w(), packs)) for _, _, a, w in parts[:1]]
-            tag()  # while the first partition is decided
+            tag()  # while the first chunk is decided
             for i, (partition, positions, _, _) in enumerate(parts):
                 decisions = ahead.pop().result()
                 decided.append(decisions.with_columns(positions.alias("_i")))
@@ -160,7 +206,7 @@ def decide_and_record(conn: Connection, actions: pl.DataFrame, world: World, pac
                     ahead.append(pool.submit(lambda a=a, w=w: evaluate(a, w(), packs)))
                 else:  # the worker is free: it puts the decisions back in order while the last are recorded
                     ordered.append(pool.submit(in_batch_order))
-                yield partition, audit_records(decisions, kind, extra)
+                yield partition, audit_records(decisions.sort(AUDIT_ORDER, maintain_order=True), kind, extra)
 
         rows = append_frames(conn, day, segments(), recorded_at=recorded_at, rows=actions.height)
         return (ordered[0].result() if ordered else in_batch_order()), rows

@@ -309,21 +309,25 @@ def insert_frames_staged(conn: Connection, loads: Sequence[tuple[Table, pl.DataF
 _STAGE_SLOTS = 8  # staging files attached at once: SQLite attaches at most 10 databases by default
 
 
-def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.DataFrame], rows: int) -> int | None:
+def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.DataFrame], rows: int, *,
+                         keep_indexes: bool = False) -> int | None:
     """``insert_frames_staged`` for one table whose rows come in parts, each produced while the one
     before it is written (the audit rows of one jurisdiction chained while the compliance engine
     decides the next): each part is staged through ADBC into a staging file of its own and copied
     with ``INSERT ... SELECT`` into the command's transaction as it arrives, so at the end only the
     indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
-    (for ``stageable`` and the indexes). Returns the number of rows written, or None, having
+    (for ``stageable`` and the indexes). ``keep_indexes``: the indexes are kept and filled as the
+    parts are copied instead of being dropped and rebuilt at the end, when nothing else runs beside
+    that (for parts whose index keys come in runs, so each part's inserts sweep the index). Returns the number of rows written, or None, having
     consumed nothing, when the load cannot be staged (see ``stageable``); the caller inserts the
     usual way.
 
     SQLite cannot ATTACH inside a transaction, so the staging files are created empty and attached
     before it begins; a file is written by ADBC (its own connection) before the command's
     connection first reads it, and a database is locked only once the transaction reads it, so the
-    two never wait for each other. Parts beyond the files are gathered and copied through the last
-    file after the stream ends. Everything is in the one transaction: a failure or a crash leaves no
+    two never wait for each other. A part smaller than its share of the rows still
+    expected over the files left is held back and copied with the next; what is left when the
+    stream ends goes through the next file. Everything is in the one transaction: a failure or a crash leaves no
     row. Rows should come in primary-key order, part after part (each part is sorted if it is not):
     the copy then appends to the table's B-tree. A table with foreign keys is refused (their
     set-wise check is ``insert_frames_staged``'s)."""
@@ -368,25 +372,29 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
             cur.adbc_ingest(table.name, _sqlite_text(frame).to_arrow(), mode="create")
         if not raw.in_transaction:
             raw.execute("BEGIN")
-            indexes = sorted(table.indexes, key=lambda ix: ix.name) if _outnumbers(conn, table, rows) else []
+            indexes = sorted(table.indexes, key=lambda ix: ix.name) \
+                if not keep_indexes and _outnumbers(conn, table, rows) else []
             for ix in indexes:
                 ix.drop(conn)
         columns = ", ".join(f'"{c}"' for c in frame.columns)
         raw.execute(f'INSERT INTO main."{table.name}" ({columns}) SELECT {columns} FROM {alias}."{table.name}"')
         written += frame.height
 
-    slot = 0
-    rest: list[pl.DataFrame] = []
+    # A part is held back (and copied with the ones after it) while it is smaller than its share of
+    # what is still to come over the files left, so that many small parts do not use up the files
+    # early and leave a big remainder for the end, when nothing else runs beside it.
+    slot, left = 0, rows
+    held: list[pl.DataFrame] = []
     for frame in frames:
         if frame.is_empty():
             continue
-        if slot < _STAGE_SLOTS - 1:
-            copy(slot, frame)
-            slot += 1
-        else:
-            rest.append(frame)
-    if rest:
-        copy(_STAGE_SLOTS - 1, pl.concat(rest, how="diagonal_relaxed"))
+        held.append(frame)
+        pending = sum(f.height for f in held)
+        if slot < _STAGE_SLOTS - 1 and pending * (_STAGE_SLOTS - slot) >= left:
+            copy(slot, pl.concat(held, how="diagonal_relaxed") if len(held) > 1 else frame)
+            slot, left, held = slot + 1, max(0, left - pending), []
+    if held:
+        copy(slot, pl.concat(held, how="diagonal_relaxed"))
     for ix in indexes:
         ix.create(conn)
     return written
