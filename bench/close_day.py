@@ -77,6 +77,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,18 +86,20 @@ import polars as pl
 
 from arrears.book.adjustments import ADJUSTMENTS, PAUSES
 from arrears.book.ageing import age
-from arrears.book.keys import in_id_order
 from arrears.book.payments import effective
 from arrears.book.products import Fee, Product
 from arrears.book.quiet import HORIZON, QUIET_TOTALS, quiet_totals, watch
 from arrears.book.replay import event_days, replay
 from arrears.book.schedule import SCHEDULE_SCHEMA
-from arrears.book.snapshot import portfolio_snapshot
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, PAYMENTS, initial_state
 from arrears.book.step import Book, DayResult, step
 from arrears.book.terms import bucket_schemes, loan_terms
 from arrears.calendar import roll
-from arrears.close.run import _plus  # the close's own sum of quiet totals (one definition)
+from arrears.close.run import (  # the close's own: one definition
+    _plus,
+    book_in_id_order,
+    snapshot_and_taken_back,
+)
 from arrears.store import tables as t
 from arrears.store.bulk import insert_frame
 from arrears.store.db import make_engine, upgrade
@@ -584,18 +587,27 @@ def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.
     if not h.fresh.is_empty():
         fl, fi = initial_state(h.fresh, h.schedule.join(h.fresh.select("loan_id"), on="loan_id"))
         book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
-    book = Book(in_id_order(book.loans), in_id_order(book.inst))
+    book = book_in_id_order(book)
     pauses = pl.DataFrame(schema=PAUSES)
     result = step(book, terms, effective(h.payments), day, h.schemes, pl.DataFrame(schema=ADJUSTMENTS), pauses)
     out = result.book
-    new_watch = watch(out, terms, day, h.schemes, pauses)
-    horizon = day + dt.timedelta(days=HORIZON + 1)
-    taken_back = quiet_totals(old_watch, day, horizon)
-    added = quiet_totals(new_watch, day + dt.timedelta(days=1), horizon)
-    quiet_today = _plus(h.quiet_ahead.filter(pl.col("day") == day), taken_back.filter(pl.col("day") == day), -1)
-    snapshot = portfolio_snapshot(out.loans, out.inst, terms, result.movements, day, quiet=quiet_today)
+    new_watch, added, snapshot, taken_back = watch_and_snapshot(
+        out, terms, result.movements, old_watch, h.quiet_ahead, day, h.schemes, pauses)
     ahead = _plus(_plus(h.quiet_ahead.filter(pl.col("day") > day), added, 1), taken_back.filter(pl.col("day") > day), -1)
     return result, new_watch, snapshot, ahead
+
+
+def watch_and_snapshot(out: Book, terms: pl.DataFrame, movements: pl.DataFrame, old_watch: pl.DataFrame,
+                       quiet_ahead: pl.DataFrame, day: dt.date, schemes, pauses: pl.DataFrame):
+    """As ``close_one``: the next quiet spans (the watch) and the quiet totals they add, with the
+    snapshot (and the quiet totals the day takes back) worked out beside them on a thread."""
+    horizon = day + dt.timedelta(days=HORIZON + 1)
+    with ThreadPoolExecutor(1) as pool:
+        beside = pool.submit(snapshot_and_taken_back, out, terms, movements, old_watch, quiet_ahead, day)
+        new_watch = watch(out, terms, day, schemes, pauses)
+        added = quiet_totals(new_watch, day + dt.timedelta(days=1), horizon)
+        snapshot, taken_back = beside.result()
+    return new_watch, added, snapshot, taken_back
 
 
 def _timed(fn: Callable, name: str, spent: dict[str, float], cpu: dict[str, float] | None = None) -> Callable:
@@ -629,11 +641,14 @@ def mode_touched(args: argparse.Namespace) -> None:
           f"({touched / args.n:.1%}): {h.loans.height:,} stored, {h.fresh.height:,} new, {h.inst.height:,} open "
           f"instalments, {h.payments.height:,} payments; RSS {_rss_mb():,.0f} MB", flush=True)
     # Per-phase time: the functions close_in_memory calls, wrapped where they are looked up (this
-    # module; the watch's trial step in book.quiet).
+    # module; the watch's trial step in book.quiet). The watch and the snapshot run side by side:
+    # their own lines overlap in wall time, and each one's CPU includes what the other used meanwhile.
     here, quiet_mod = sys.modules[__name__], sys.modules[watch.__module__]
-    phases = {"step": (here, "step"), "watch (next quiet spans)": (here, "watch"),
-              "  of which the trial step": (quiet_mod, "step_on_keys"), "quiet_totals": (here, "quiet_totals"),
-              "snapshot": (here, "portfolio_snapshot")}
+    phases = {"book in id order": (here, "book_in_id_order"), "step": (here, "step"),
+              "watch and snapshot, side by side": (here, "watch_and_snapshot"),
+              "  watch (next quiet spans)": (here, "watch"),
+              "    of which the trial step": (quiet_mod, "step_on_keys"),
+              "  snapshot, quiet totals taken back": (here, "snapshot_and_taken_back")}
     top = [n for n in phases if not n.startswith(" ")]
     spent: dict[str, float] = {}
     spent_cpu: dict[str, float] = {}
@@ -662,9 +677,9 @@ def mode_touched(args: argparse.Namespace) -> None:
     # for a core, the CPU time does not.
     print("where the time goes (seconds a run, the mean of the runs; wall, then CPU):")
     for name in phases:  # in this order: the trial step is part of the watch
-        print(f"  {name:<28} {spent.get(name, 0.0) / len(runs):>7.2f} {spent_cpu.get(name, 0.0) / len(runs):>7.2f} a run")
+        print(f"  {name:<34} {spent.get(name, 0.0) / len(runs):>7.2f} {spent_cpu.get(name, 0.0) / len(runs):>7.2f} a run")
     total_wall, total_cpu = statistics.mean(r.seconds for r in runs), statistics.mean(r.cpu for r in runs)
-    print(f"  {'the rest (ids, filters, _plus)':<28} {total_wall - sum(spent.get(n, 0.0) for n in top) / len(runs):>7.2f} "
+    print(f"  {'the rest (ids, filters, _plus)':<34} {total_wall - sum(spent.get(n, 0.0) for n in top) / len(runs):>7.2f} "
           f"{total_cpu - sum(spent_cpu.get(n, 0.0) for n in top) / len(runs):>7.2f} a run")
 
 
