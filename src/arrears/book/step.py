@@ -244,14 +244,15 @@ def _write_off_residuals(
         return loans, inst, pl.DataFrame(schema={"loan_id": key_type(loans), "amount": pl.Int64})
     # Only a loan left without credit, whose threshold a positive amount can be under, can have a
     # residual to write off: the balances (a pass over the instalments) are taken of those alone.
-    cand = (
-        loans.lazy()
-        .filter(pl.col("loan_id").is_in(payments["loan_id"].implode())
-                & ~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]) & (pl.col("credit") == 0))
-        .join(terms.lazy().select("loan_id", "residual_below"), on="loan_id")
-        .filter(pl.col("residual_below") > 1)
-    ).collect(engine=ENGINE)
-    bal = balances(cand.drop("residual_below"), inst.filter(pl.col("loan_id").is_in(cand["loan_id"].implode())),
+    # Each loan's threshold by its terms' position (``runs.rows_in``: on the step's keys, the loans' own
+    # rows), and the candidates' instalments by theirs: no join or hash of every loan and instalment.
+    # A loan without terms has no threshold (null), so is no candidate.
+    cand = loans.with_columns(terms["residual_below"].gather(rows_in(terms, loans))).filter(
+        pl.col("loan_id").is_in(payments["loan_id"].implode())
+        & ~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]) & (pl.col("credit") == 0)
+        & (pl.col("residual_below") > 1)
+    )
+    bal = balances(cand.drop("residual_below"), inst.filter(rows_in(cand, inst).is_not_null()),
                    day).join(cand.select("loan_id", "residual_below"), on="loan_id")
     hit = bal.filter((pl.col("total_outstanding") > 0) & (pl.col("total_outstanding") < pl.col("residual_below"))
                      & (pl.col("credit") == 0))
