@@ -27,7 +27,8 @@ from arrears.book.frames import ENGINE
 from arrears.book.keys import KEY, key_type
 from arrears.book.keys import per_loan as per_loan_of
 from arrears.book.positions import aligned as _aligned
-from arrears.book.positions import rows_in, take
+from arrears.book.positions import take
+from arrears.book.runs import rows_in
 
 ACCRUING = ("current", "delinquent", "in_plan", "restructured")
 

@@ -224,16 +224,25 @@ def end_running_period(
     if ids.is_empty():
         return loans, inst
     loans, inst, run = post_held_interest(loans, inst, ids, day)
-    run = run.with_columns((pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).alias("_wo"))
-    inst = join_instalments(inst, run.select("loan_id", "n", "_wo")).with_columns(
-        (pl.col("waived_interest") + pl.col("_wo").fill_null(0)).alias("waived_interest"),
-    ).select(inst.columns).collect(engine=ENGINE)
+    run = run.with_columns((pl.col("accrued_gross") - pl.col("_pc") - pl.col("_pf")).fill_null(0).alias("_wo"))
+    # In place on the rows of the few loans that end a period on a day (a charge-off), not joins that
+    # hash every instalment and carry every column of every loan.
+    inst = _add_in_place(inst, run.select("loan_id", "n", "_wo"), ["loan_id", "n"], "waived_interest")
     inst = stop_interest(inst, ids, day)
     if into:
         per_loan = run.group_by("loan_id").agg(pl.col("_wo").sum())
-        loans = loans.join(per_loan, on="loan_id", how="left").with_columns(
-            (pl.col(into) + pl.col("_wo").fill_null(0)).alias(into)).select(loans.columns)
+        loans = _add_in_place(loans, per_loan, ["loan_id"], into)
     return loans, inst
+
+
+def _add_in_place(frame: pl.DataFrame, rows: pl.DataFrame, on: list[str], col: str) -> pl.DataFrame:
+    """``frame`` with ``rows``' last column (at most one row per ``on``) added to ``col`` on the rows
+    that match: a left join and a sum, row order and columns kept."""
+    at = frame["loan_id"].is_in(rows["loan_id"].implode()).arg_true()
+    hit = frame[at].select(on).with_columns(at.alias("_at")).join(rows, on=on)
+    at, add = hit["_at"], hit[rows.columns[-1]]
+    old = frame[col]
+    return frame.with_columns(old.clone().scatter(at, (old.gather(at) + add).cast(old.dtype)))
 
 
 def apply(

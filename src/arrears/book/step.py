@@ -29,6 +29,7 @@ from arrears.book.allocation import allocate
 from arrears.book.balances import balances, round_micro, unpaid_interest
 from arrears.book.frames import ENGINE
 from arrears.book.keys import LoanKeys, RowOrder, join_instalments, key_type, sort_by_key
+from arrears.book.runs import rows_in
 from arrears.book.state import INSTALMENT_STATE, LOAN_STATE, MOVEMENTS, check
 
 
@@ -162,32 +163,65 @@ def _common_as_of(loans: pl.DataFrame) -> dt.date | None:
     return lo
 
 
+# What falls due takes off its instalment, in this order: (the loan's held interest, what of it was
+# posted before, the instalment's column it goes into).
+_POSTS = (("interest_capped_micro", "interest_capped_posted", "interest_capped"),
+          ("interest_frozen_micro", "interest_frozen_posted", "waived_interest"))
+
+
 def _post_capped_interest(loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """When an instalment falls due, the interest the cap removed during its period comes off it,
     and so does the interest of days under an accrual freeze (as a waiver)."""
-    loans, inst = _post(loans, inst, day, "interest_capped_micro", "interest_capped_posted", "interest_capped")
-    return _post(loans, inst, day, "interest_frozen_micro", "interest_frozen_posted", "waived_interest")
+    # Off what is still unpaid: a payoff, write-off or charge-off before the due date has already
+    # cut the instalment's interest down to what was paid (or capped) by then. The instalments
+    # falling due are found once for both posts: the second takes what the first left unpaid.
+    falling = inst.lazy().with_row_index("_at").filter(pl.col("due_on") == day).select(
+        "_at", "loan_id", unpaid_interest().alias("interest")).collect(engine=ENGINE)
+    if falling.is_empty():
+        return loans, inst
+    # Each falling instalment's loan by position (``runs.rows_in``), not a join hashing every loan; an
+    # instalment of a loan not given posts nothing.
+    falling = falling.with_columns(rows_in(loans, falling).alias("_lat")).drop_nulls("_lat").drop("loan_id")
+    for i, (accrued, posted, into) in enumerate(_POSTS):
+        post = pl.concat([falling, loans.select(accrued, posted)[falling["_lat"]]], how="horizontal").select(
+            _postable(accrued, posted).alias("post")).to_series()
+        if not (post > 0).any():
+            continue
+        if falling["_lat"].filter(post > 0).is_duplicated().any():
+            # Two instalments of a loan falling due on one day (no schedule makes them): the joins
+            # as they were, rather than a scatter that would keep only one of the loan's posts.
+            for accrued_, posted_, into_ in _POSTS[i:]:
+                loans, inst = _post_joined(loans, inst, day, accrued_, posted_, into_)
+            return loans, inst
+        # In place, on the few rows that post (the instalments and loans stay in their order).
+        hit = falling.with_columns(post).filter(pl.col("post") > 0)
+        loans, inst = _added(loans, posted, hit["_lat"], hit["post"]), _added(inst, into, hit["_at"], hit["post"])
+        falling = falling.with_columns(pl.col("interest") - post)
+    return loans, inst
 
 
-def _post(
+def _postable(accrued: str, posted: str) -> pl.Expr:
+    """What of an instalment's ``interest`` the loan's held interest (``accrued``, less what was
+    ``posted`` before) takes off it."""
+    return pl.min_horizontal(round_micro(pl.col(accrued)) - pl.col(posted), pl.col("interest")).clip(0)
+
+
+def _added(frame: pl.DataFrame, col: str, at: pl.Series, add: pl.Series) -> pl.DataFrame:
+    # A clone: ``scatter`` writes in place, and the caller's frame must not change.
+    old = frame[col]
+    return frame.with_columns(old.clone().scatter(at, (old.gather(at) + add).cast(old.dtype)))
+
+
+def _post_joined(
     loans: pl.DataFrame, inst: pl.DataFrame, day: dt.date, accrued: str, posted: str, into: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    # Off what is still unpaid: a payoff, write-off or charge-off before the due date has already
-    # cut the instalment's interest down to what was paid (or capped) by then.
-    # Lazy, collected once for the early exit and once for the result: at the close's daily sizes
-    # each eager operation's fixed cost outweighs its work.
     falling = inst.lazy().filter(pl.col("due_on") == day).select("loan_id", "n", unpaid_interest().alias("interest"))
     post = (
         falling.join(loans.lazy().select("loan_id", accrued, posted), on="loan_id")
-        .with_columns(
-            pl.min_horizontal(round_micro(pl.col(accrued)) - pl.col(posted), pl.col("interest")).clip(0).alias("post")
-        )
+        .with_columns(_postable(accrued, posted).alias("post"))
         .filter(pl.col("post") > 0)
         .select("loan_id", "n", "post")
-    ).collect(engine=ENGINE)
-    if post.is_empty():
-        return loans, inst
-    post = post.lazy()
+    ).collect(engine=ENGINE).lazy()
     inst = (
         join_instalments(inst, post)
         .with_columns((pl.col(into) + pl.col("post").fill_null(0)).alias(into))
@@ -210,14 +244,15 @@ def _write_off_residuals(
         return loans, inst, pl.DataFrame(schema={"loan_id": key_type(loans), "amount": pl.Int64})
     # Only a loan left without credit, whose threshold a positive amount can be under, can have a
     # residual to write off: the balances (a pass over the instalments) are taken of those alone.
-    cand = (
-        loans.lazy()
-        .filter(pl.col("loan_id").is_in(payments["loan_id"].implode())
-                & ~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]) & (pl.col("credit") == 0))
-        .join(terms.lazy().select("loan_id", "residual_below"), on="loan_id")
-        .filter(pl.col("residual_below") > 1)
-    ).collect(engine=ENGINE)
-    bal = balances(cand.drop("residual_below"), inst.filter(pl.col("loan_id").is_in(cand["loan_id"].implode())),
+    # Each loan's threshold by its terms' position (``runs.rows_in``: on the step's keys, the loans' own
+    # rows), and the candidates' instalments by theirs: no join or hash of every loan and instalment.
+    # A loan without terms has no threshold (null), so is no candidate.
+    cand = loans.with_columns(terms["residual_below"].gather(rows_in(terms, loans))).filter(
+        pl.col("loan_id").is_in(payments["loan_id"].implode())
+        & ~pl.col("status").is_in(["paid_off", "settled", "written_off", "pending"]) & (pl.col("credit") == 0)
+        & (pl.col("residual_below") > 1)
+    )
+    bal = balances(cand.drop("residual_below"), inst.filter(rows_in(cand, inst).is_not_null()),
                    day).join(cand.select("loan_id", "residual_below"), on="loan_id")
     hit = bal.filter((pl.col("total_outstanding") > 0) & (pl.col("total_outstanding") < pl.col("residual_below"))
                      & (pl.col("credit") == 0))
