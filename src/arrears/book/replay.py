@@ -30,18 +30,20 @@ class History:
     movements: pl.DataFrame
 
 
-def _instalment_event_exprs(schemes: Mapping[str, tuple[int, ...]]) -> list[pl.Expr]:
+def _instalment_events(schemes: Mapping[str, tuple[int, ...]]) -> tuple[list[pl.Expr], list[int], list[pl.Expr]]:
     """The event days an instalment makes (over instalments joined with ``grace_days`` and
-    ``charge_off_dpd``): its due dates (contractual and adjusted), the day after the adjusted one
-    plus every bucket edge, the first late day after grace, and charge-off."""
+    ``charge_off_dpd``): its due dates (contractual and adjusted); then, as days after the adjusted
+    one, the day after it plus every bucket edge (constants, ascending), and the first late day after
+    grace and charge-off (per loan)."""
     edges = sorted({e for s in schemes.values() for e in s} | {1})
+    return [pl.col("due_on"), pl.col("adjusted_due_on")], edges, [pl.col("grace_days") + 1, pl.col("charge_off_dpd")]
+
+
+def _instalment_event_exprs(schemes: Mapping[str, tuple[int, ...]]) -> list[pl.Expr]:
+    """``_instalment_events`` as dates."""
+    dues, edges, offsets = _instalment_events(schemes)
     due = pl.col("adjusted_due_on")
-    return [
-        pl.col("due_on"), due,
-        *[due + pl.duration(days=e) for e in edges],
-        due + pl.duration(days=1) * (pl.col("grace_days") + 1),
-        due + pl.duration(days=1) * pl.col("charge_off_dpd"),
-    ]
+    return [*dues, *[due + pl.duration(days=e) for e in edges], *[due + pl.duration(days=1) * o for o in offsets]]
 
 
 # The event days a loan's terms make: disbursement and a cap change.
@@ -66,19 +68,31 @@ def next_event_day(
 
     ``edges_of``: only instalments matching it make days other than their due dates (an instalment
     paid in full can no longer be late, so its grace, bucket and charge-off days change nothing)."""
-    later = lambda e: pl.when(e > pl.lit(after, pl.Date)).then(e)  # noqa: E731
-    exprs = _instalment_event_exprs(schemes)
-    dues, others = exprs[:2], exprs[2:]
-    j = inst.join(terms.select("loan_id", "grace_days", "charge_off_dpd"), on="loan_id")
+    # In days since the epoch (a date's physical value): the first event after ``after`` is the
+    # first offset past ``after - adjusted_due_on``, an integer comparison an event, rather than a
+    # date built for every event of every instalment (at the close's sizes, half of the watch's span).
+    dues, edges, offsets = _instalment_events(schemes)
+    at = pl.lit((after - _EPOCH).days, pl.Int32)
+    due = pl.col("adjusted_due_on").to_physical()
+    since = at - due
+    first_edge = pl.when(since < edges[0]).then(edges[0])
+    for e in edges[1:]:
+        first_edge = first_edge.when(since < e).then(e)
+    first_after = pl.min_horizontal(first_edge, *[pl.when(since < o).then(o) for o in offsets])
     keep = edges_of if edges_of is not None else pl.lit(True)
+    j = inst.join(terms.select("loan_id", "grace_days", "charge_off_dpd"), on="loan_id")
     per_inst = j.select(
         "loan_id",
-        pl.min_horizontal(*[later(e) for e in dues],
-                          *[pl.when(keep).then(later(e)) for e in others]).alias("next"),
+        pl.min_horizontal(*[pl.when(d.to_physical() > at).then(d.to_physical()) for d in dues],
+                          pl.when(keep).then(due + first_after)).cast(pl.Int32).cast(pl.Date).alias("next"),
     ).group_by("loan_id").agg(pl.col("next").min())
+    later = lambda e: pl.when(e > pl.lit(after, pl.Date)).then(e)  # noqa: E731
     per_loan = terms.select("loan_id", pl.min_horizontal(*[later(pl.col(c)) for c in _LOAN_EVENT_COLUMNS]).alias("own"))
     return per_loan.join(per_inst, on="loan_id", how="left").select(
         "loan_id", pl.min_horizontal("own", "next").alias("next"))
+
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 def event_days(

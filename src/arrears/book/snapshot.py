@@ -15,6 +15,7 @@ import polars as pl
 
 from arrears.book.balances import MICRO, balances
 from arrears.book.frames import ENGINE
+from arrears.book.keys import LoanKeys
 
 SNAPSHOT = pl.Schema(
     {
@@ -44,18 +45,28 @@ def portfolio_snapshot(
     did not step because nothing of theirs could change (``book.quiet``): ``quiet`` holds their
     stocks per currency and bucket (``quiet.QUIET_TOTALS``' columns but ``day``); their movements
     are nothing."""
+    # On integer keys, as the step and the watch run (``keys.py``): the instalments' sums are slices
+    # and the terms' currency is set beside its loan rather than joined on strings. Nothing keyed
+    # leaves: the snapshot has no ``loan_id``.
+    moved = movements.drop("day")
+    keys = LoanKeys.of(loans)
+    keyed = keys.encode(loans, inst, terms) if keys is not None and _beside(moved, loans) else None
+    if keyed is not None:
+        moved = moved.with_columns(keyed[0]["loan_id"])
+        loans, inst, terms = keyed
     bal = balances(loans, inst, day).select("loan_id", "principal_outstanding", "total_outstanding")
+    currency = terms.select("loan_id", "currency")
     # Lazy, collected once: a day's frames are small, each eager operation's fixed cost is what counts.
     per_loan = loans.lazy().select("loan_id", "status", "bucket")
-    for other in (bal, movements.drop("day")):
-        if other.height == loans.height and other["loan_id"].equals(loans["loan_id"]):
+    for other, how in ((bal, "left"), (moved, "left"), (currency, "inner")):
+        if _beside(other, loans):
             # The same loans in the same order (``balances`` and the step's movements keep their
-            # input's): side by side, without hashing every id again in a join.
+            # input's; the close's terms come in the book's): side by side, without hashing every
+            # id again in a join.
             per_loan = pl.concat([per_loan, other.lazy().drop("loan_id")], how="horizontal")
         else:
-            per_loan = per_loan.join(other.lazy(), on="loan_id", how="left")
-    per_loan = per_loan.join(terms.lazy().select("loan_id", "currency"), on="loan_id").with_columns(
-        pl.col("status").is_in(OPEN).alias("open"))
+            per_loan = per_loan.join(other.lazy(), on="loan_id", how=how)
+    per_loan = per_loan.with_columns(pl.col("status").is_in(OPEN).alias("open"))
     # Flows in micro-units are summed first and rounded once, as the accruals themselves are.
     micro = lambda c: ((pl.col(c).fill_null(0).sum() + MICRO // 2) // MICRO)  # noqa: E731
     out = per_loan.group_by("currency", "bucket").agg(
@@ -88,3 +99,8 @@ def portfolio_snapshot(
         .sort("currency", "bucket")
         .collect(engine=ENGINE)
     )
+
+
+def _beside(other: pl.DataFrame, loans: pl.DataFrame) -> bool:
+    """Whether ``other`` holds one row for each of ``loans``', in their order."""
+    return other.height == loans.height and other["loan_id"].equals(loans["loan_id"])
