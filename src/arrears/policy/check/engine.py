@@ -190,7 +190,11 @@ def _facts(a: pl.DataFrame, zoned: pl.DataFrame, world: World, packs: Packs, tem
     hours, the minimum balance and the template's declared meta. Lazy, because the parameters and
     facts are many (about 200 columns) and each decision reads a few: Polars carries through the
     joins only the columns that are read."""
-    d_min = zoned.group_by("idx").agg(pl.col("d").min().alias("d_min"), pl.col("d").max().alias("d_max"))
+    if zoned.height == a.height and zoned["seq"].equals(a["seq"]):
+        # One zone per action (the usual case): its day is the first and the last, no group-by.
+        d_min = zoned.select("idx", pl.col("d").alias("d_min"), pl.col("d").alias("d_max"))
+    else:
+        d_min = zoned.group_by("idx").agg(pl.col("d").min().alias("d_min"), pl.col("d").max().alias("d_max"))
     params = packs.params
     hours_from = pl.coalesce(*[pl.col(f"{r}.local_hours_from") for r in sorted(set(HOURS_RULES.values())) if f"{r}.local_hours_from" in params.columns])
     hours_until = pl.coalesce(*[pl.col(f"{r}.local_hours_until") for r in sorted(set(HOURS_RULES.values())) if f"{r}.local_hours_until" in params.columns])
@@ -265,6 +269,7 @@ def _decide_caps(a: pl.DataFrame, zoned: pl.DataFrame, hist: pl.DataFrame, caps:
     allowed = out["allow"].fill_null(False).to_numpy().copy()
     per_action = narrow.select(COUNTS).to_numpy(writable=True)
     zseq, counts, prounds, pz, pj, added = pairs
+    inputs = narrow.select("seq", "static_ok", *needed)  # what a round reads again (not the ids)
     again: list[pl.DataFrame] = []
     for k in sorted(prounds):
         sel = prounds[k][allowed[pj[prounds[k]]]]
@@ -272,20 +277,25 @@ def _decide_caps(a: pl.DataFrame, zoned: pl.DataFrame, hist: pl.DataFrame, caps:
             continue
         rows, starts = np.unique(pz[sel], return_index=True)
         counts[rows] += np.add.reduceat(added[sel], starts, axis=0)
-        np.maximum.at(per_action, zseq[rows], counts[rows])
+        z = zseq[rows]
         # An action is in one round only: what is decided again here is final.
-        s = np.unique(zseq[rows])
-        part = narrow[s].with_columns(_count_columns(per_action[s])).with_columns(blocks).with_columns(allow) \
+        s = np.unique(z)
+        if len(s) == len(z):  # one zone per action: no two rows raise the same action
+            per_action[z] = np.maximum(per_action[z], counts[rows])
+        else:
+            np.maximum.at(per_action, z, counts[rows])
+        part = inputs[s].with_columns(_count_columns(per_action[s])).with_columns(blocks).with_columns(allow) \
             .select(out.columns)
         allowed[s] = part["allow"].fill_null(False).to_numpy()
         again.append(part)
     if not again:
         return out.drop("seq")
-    # Put back in place (``seq`` is the row): the rest keeps its first decision.
+    # Put back in place (``seq`` is the row): the rest keeps its first decision. The counts are
+    # ``per_action`` itself: a round raises only the actions it decides again.
     changed = pl.concat(again)
     at = changed["seq"]
-    columns = []
-    for c in out.columns[1:]:
+    columns = _count_columns(per_action)
+    for c in [*b_cols, "allow"]:
         column = out[c].clone()
         column.scatter(at, changed[c])
         columns.append(column)
