@@ -144,10 +144,13 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     a = prepare(actions, world)
     zoned = _zoned(a)
     facts = _facts(a, zoned, world, packs, templates)
-    zoned = zoned.join(
-        facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until")
-        .collect(engine=IN_MEMORY),
-        on="idx", how="left")
+    first = facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until") \
+        .collect(engine=IN_MEMORY)
+    if first.height == zoned.height and first["idx"].equals(zoned["idx"]):
+        # One zone per action, rows in the same order: side by side rather than joined.
+        zoned = pl.concat([zoned, first.drop("idx")], how="horizontal")
+    else:
+        zoned = zoned.join(first, on="idx", how="left")
     hist = history_facts(zoned, history_events(world.contacts))
 
     checks = tuple(c for c in CHECKS if c.rule not in skip)
