@@ -146,8 +146,9 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     facts = _facts(a, zoned, world, packs, templates)
     first = facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until") \
         .collect(engine=IN_MEMORY)
-    if first.height == zoned.height and first["idx"].equals(zoned["idx"]):
-        # One zone per action, rows in the same order: side by side rather than joined.
+    if a.height == actions.height and first.height == zoned.height and first["idx"].equals(zoned["idx"]):
+        # One row per action (no borrower or reference given twice), one zone each, rows in the
+        # same order: side by side rather than joined.
         zoned = pl.concat([zoned, first.drop("idx")], how="horizontal")
     else:
         zoned = zoned.join(first, on="idx", how="left")
@@ -195,9 +196,9 @@ def _facts(a: pl.DataFrame, zoned: pl.DataFrame, world: World, packs: Packs, tem
     joins only the columns that are read."""
     if zoned.height == a.height and zoned["seq"].equals(a["seq"]):
         # One zone per action (the usual case): its day is the first and the last, no group-by.
-        d_min = zoned.select("idx", pl.col("d").alias("d_min"), pl.col("d").alias("d_max"))
+        d_key, d_min = "seq", zoned.select("seq", pl.col("d").alias("d_min"), pl.col("d").alias("d_max"))
     else:
-        d_min = zoned.group_by("idx").agg(pl.col("d").min().alias("d_min"), pl.col("d").max().alias("d_max"))
+        d_key, d_min = "idx", zoned.group_by("idx").agg(pl.col("d").min().alias("d_min"), pl.col("d").max().alias("d_max"))
     params = packs.params
     hours_from = pl.coalesce(*[pl.col(f"{r}.local_hours_from") for r in sorted(set(HOURS_RULES.values())) if f"{r}.local_hours_from" in params.columns])
     hours_until = pl.coalesce(*[pl.col(f"{r}.local_hours_until") for r in sorted(set(HOURS_RULES.values())) if f"{r}.local_hours_until" in params.columns])
@@ -208,7 +209,7 @@ def _facts(a: pl.DataFrame, zoned: pl.DataFrame, world: World, packs: Packs, tem
             hours_apply = hours_apply | ((pl.col("pack_key") == pack_key) & pl.col("rule_channel").is_in(list(meta[0])))
     return (
         with_flag_facts(a.lazy(), flag_facts(zoned, world.flags).lazy())
-        .join(d_min.lazy(), on="idx", how="left")
+        .join(d_min.lazy(), on=d_key, how="left")
         .join(params.lazy(), on="pack_key", how="left")
         .with_columns(hours_from.alias("hours_from"), hours_until.alias("hours_until"), hours_apply.alias("hours_apply"),
                       pl.lit(packs.collector_role).alias("collector_role"))
