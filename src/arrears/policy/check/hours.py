@@ -59,9 +59,20 @@ def windows(zoned: pl.DataFrame) -> pl.DataFrame:
     parts = [_zone_windows(part, z) for (z,), part in distinct.partition_by("zone", as_dict=True).items()]  # type: ignore[arg-type]
     w = keyed.join(pl.concat(parts), on=list(_KEY), how="left", nulls_equal=True)
     pref_applies = pl.col("hours_apply") & pl.col("pref_from").is_not_null()
+    hours_ok = _inside("h_start", "h_end")
+    pref_ok = ~pref_applies | _inside("p_start", "p_end")
+    win_start = pl.max_horizontal("day_start", "h_start", pl.when(pref_applies).then(pl.col("p_start")))
+    win_end = pl.min_horizontal("day_end", "h_end", pl.when(pref_applies).then(pl.col("p_end")))
+    if zoned["idx"].n_unique() == zoned.height:
+        # One zone per action (the usual batch): the action's row is its only zone's, no group-by.
+        # ``all`` skips nulls, so a single null is True, as it is in a group.
+        return w.select(
+            "idx", hours_ok.fill_null(True).alias("hours_ok"), pref_ok.fill_null(True).alias("pref_ok"),
+            win_start.alias("win_start"), win_end.alias("win_end"),
+        ).select(pl.col(c).cast(t) for c, t in schema.items())
     return w.group_by("idx").agg(
-        _inside("h_start", "h_end").all().alias("hours_ok"),
-        (~pref_applies | _inside("p_start", "p_end")).all().alias("pref_ok"),
-        pl.max_horizontal("day_start", "h_start", pl.when(pref_applies).then(pl.col("p_start"))).max().alias("win_start"),
-        pl.min_horizontal("day_end", "h_end", pl.when(pref_applies).then(pl.col("p_end"))).min().alias("win_end"),
+        hours_ok.all().alias("hours_ok"),
+        pref_ok.all().alias("pref_ok"),
+        win_start.max().alias("win_start"),
+        win_end.min().alias("win_end"),
     ).select(pl.col(c).cast(t) for c, t in schema.items())

@@ -38,9 +38,10 @@ def prepare(actions: pl.DataFrame, world: World) -> pl.DataFrame:
         .agg(pl.col("currency").first(), pl.col("receivable").sum().alias("receivable"),
              pl.col("time_barred_on").min().alias("time_barred_on"))
     )
+    at = _borrower_positions(b)
     out = (
         actions.with_row_index("idx")
-        .join(b, on="borrower_id", how="left")
+        .join(b if at is None else b.with_columns(at), on="borrower_id", how="left")
         .join(refs, on=["borrower_id", "party"], how="left")
         .join(loans, on="idx", how="left")
         .with_columns(
@@ -71,10 +72,26 @@ def prepare(actions: pl.DataFrame, world: World) -> pl.DataFrame:
             .then(pl.col("_fallback")).otherwise(pl.col("zones")).alias("zones"),
         )
         .drop("_fallback", "ref_zones")
-        .sort("borrower_id", "start", "action_id")
-        .with_row_index("seq")
     )
-    return out
+    return _in_batch_order(out).with_row_index("seq")
+
+
+def _borrower_positions(borrowers: pl.DataFrame) -> pl.Expr | None:
+    """``_b``: each borrower's position, when the borrowers are in strictly increasing id order (as
+    the store reads them): then sorting on it is sorting on the id, and an integer sorts in a
+    fraction of the time of a string (the batch order at 1,000,000 actions)."""
+    ids = borrowers["borrower_id"]
+    if ids.null_count() or not ids.is_sorted() or (ids.len() > 1 and (ids.slice(1) == ids.slice(0, ids.len() - 1)).any()):
+        return None
+    return pl.int_range(pl.len(), dtype=pl.UInt32).alias("_b")
+
+
+def _in_batch_order(out: pl.DataFrame) -> pl.DataFrame:
+    """(borrower, start, action_id): on the borrower's position when every action found its
+    borrower, else on the id itself (an unknown borrower sorts by its id among the others)."""
+    if "_b" in out.columns and not out["_b"].null_count():
+        return out.sort("_b", "start", "action_id").drop("_b")
+    return out.sort("borrower_id", "start", "action_id").drop("_b", strict=False)
 
 
 def zone_keys(zoned: pl.DataFrame) -> pl.DataFrame:
