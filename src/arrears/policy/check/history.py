@@ -18,9 +18,13 @@ conversation (nobody knows yet whether it will be one).
 How it is computed: each event is paired with every (action, zone) row of its borrower in that zone
 (``bz``, an integer key per (borrower, zone) row set by the engine). What an event *is* (an outbound
 text, a reach of the debtor, ...) is worked out once per event (``e_*`` kinds, packed as the bits
-of ``ev_kinds``), so that each pair only compares what depends on both sides: the days between
-them, the person, the loan, the address. The pairs' contributions are then summed, and their
-minima and maxima taken, per ``zrow`` in NumPy.
+of ``ev_kinds``), and so is whether it used the borrower's work number, so that each pair only
+compares what depends on both sides: the days between them, the person, the loan and (for the
+actions with an opt-out only) the family and address. ``_FACTS`` says what each fact is made of,
+once: Polars' per-pair expressions (``_pair_columns``) and the bit tables (``_fact_tables``) are
+both built from it. A pair carries its kinds, days and term bits (9 bytes); NumPy turns them into
+the bits of the facts it gives (two table lookups) and sums them, and takes their minima and
+maxima, per ``zrow``.
 """
 
 from __future__ import annotations
