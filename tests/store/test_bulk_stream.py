@@ -34,15 +34,25 @@ def _stored(engine) -> list[tuple]:
         return conn.exec_driver_sql("SELECT * FROM audit_log ORDER BY partition, day, seq").fetchall()
 
 
+def _types(engine) -> list[tuple]:
+    names = ", ".join(f'typeof("{c.name}")' for c in t.audit_log.c)
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(f"SELECT {names} FROM audit_log ORDER BY partition, day, seq").fetchall()
+
+
 def _engine(tmp_path, name):
     engine = make_engine(f"sqlite:///{tmp_path / name}")
     upgrade(engine)
     return engine
 
 
+@pytest.mark.parametrize("constants", [(), ("partition", "day", "recorded_at", "format", "loan_id", "seq")],
+                         ids=["all-staged", "constants-in-the-statement"])
 @pytest.mark.parametrize("keep", [False, True], ids=["indexes-rebuilt", "indexes-kept"])
 @pytest.mark.parametrize("slots", [2, 8], ids=["more-parts-than-files", "a-file-per-part"])
-def test_a_streamed_load_stores_what_insert_frame_stores(tmp_path, monkeypatch, slots, keep):
+def test_a_streamed_load_stores_what_insert_frame_stores(tmp_path, monkeypatch, slots, keep, constants):
+    # ``constants``: columns said to hold one value per part; with two files the parts are copied
+    # together, partitions mixed, and ``seq`` is never one value: those must still be staged.
     monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
     monkeypatch.setattr(bulk, "_STAGE_SLOTS", slots)
     # Five parts, one of them empty, the last before the one it follows in key order.
@@ -53,15 +63,24 @@ def test_a_streamed_load_stores_what_insert_frame_stores(tmp_path, monkeypatch, 
     index_type = type(next(iter(t.audit_log.indexes)))
     drop = index_type.drop
     monkeypatch.setattr(index_type, "drop", lambda ix, *a, **k: (dropped.append(ix.name), drop(ix, *a, **k)))
+    inlined = []
+    one_value = bulk._one_value
+    monkeypatch.setattr(bulk, "_one_value", lambda *a: inlined.append(one_value(*a)) or inlined[-1])
     with streamed.begin() as conn:
         assert bulk.insert_stream_staged(conn, t.audit_log, iter(parts), sum(p.height for p in parts),
-                                         keep_indexes=keep) == 14
+                                         keep_indexes=keep, constants=constants) == 14
         assert conn.exec_driver_sql("PRAGMA database_list").fetchall()[-1][1].startswith("arrears_stage")
     assert dropped == ([] if keep else ["ix_audit_log_borrower"])  # kept: filled as the parts come
     with plain.begin() as conn:
         for p in parts:
             bulk.insert_frame(conn, t.audit_log, p)
     assert _stored(streamed) == _stored(plain) and len(_stored(streamed)) == 14
+    assert _types(streamed) == _types(plain)  # stored as the same SQLite types, not only equal values
+    # What went into the statements: never a column with several values (seq) or a null (loan_id).
+    assert all(set(fixed) <= {"partition", "day", "recorded_at", "format"} for fixed in inlined)
+    if constants and slots == 8:
+        assert {"partition": "'CN'", "day": "'2026-03-02'", "recorded_at": "'2026-03-02 12:00:00.123456'",
+                "format": "2"} in inlined
     with streamed.connect() as conn:  # the borrower index dropped for the load is back, and whole
         assert conn.exec_driver_sql(
             "SELECT count(*) FROM sqlite_master WHERE name = 'ix_audit_log_borrower'").scalar() == 1

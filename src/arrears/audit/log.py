@@ -55,6 +55,7 @@ _SCHEMA = {
 }
 
 
+_CONSTANT = ("partition", "day", "recorded_at", "format")  # one value per chained segment
 _BIG = 50_000  # rows: above this, an append on SQLite gets a larger page cache for its duration
 _BIG_CACHE_KIB = 256 * 1024
 
@@ -177,8 +178,10 @@ def _append_stream(conn: Connection, day: dt.date, segments: Iterable[tuple[str,
         try:
             # The borrower index is kept and filled as each part is copied: a policy check's parts
             # come in runs of borrowers, and a rebuild at the end would run with nothing beside it.
+            # A segment's partition, day, instant and format are one value each: written into the
+            # copy's statement instead of staged per row.
             written = insert_stream_staged(conn, audit_log, (part for _, part in chained()), rows,
-                                           keep_indexes=True)
+                                           keep_indexes=True, constants=_CONSTANT)
         finally:
             raw.execute(f"PRAGMA cache_size = {int(kept)}")
         if written is not None:

@@ -310,7 +310,7 @@ _STAGE_SLOTS = 8  # staging files attached at once: SQLite attaches at most 10 d
 
 
 def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.DataFrame], rows: int, *,
-                         keep_indexes: bool = False) -> int | None:
+                         keep_indexes: bool = False, constants: Sequence[str] = ()) -> int | None:
     """``insert_frames_staged`` for one table whose rows come in parts, each produced while the one
     before it is written (the audit rows of one jurisdiction chained while the compliance engine
     decides the next): each part is staged through ADBC into a staging file of its own and copied
@@ -318,7 +318,12 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
     (for ``stageable`` and the indexes). ``keep_indexes``: the indexes are kept and filled as the
     parts are copied instead of being dropped and rebuilt at the end, when nothing else runs beside
-    that (for parts whose index keys come in runs, so each part's inserts sweep the index). Returns the number of rows written, or None, having
+    that (for parts whose index keys come in runs, so each part's inserts sweep the index).
+    ``constants``: columns that may hold one value in a whole part (an audit segment's partition,
+    day, instant and format): where one does, it is written once into the copy's ``SELECT`` instead
+    of being staged in every row (at 1M audit rows, 5.00 against 5.27 CPU-s for the staging, the
+    copies and the commit); a part where it does not (parts copied together) stages it as usual.
+    Returns the number of rows written, or None, having
     consumed nothing, when the load cannot be staged (see ``stageable``); the caller inserts the
     usual way.
 
@@ -363,13 +368,14 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
         import adbc_driver_sqlite.dbapi as adbc_sqlite
 
         alias, path = stages[slot]
-        frame = _in_key_order(table, frame.select([c for c in frame.columns if c in table.c]))
+        frame = _sqlite_text(_in_key_order(table, frame.select([c for c in frame.columns if c in table.c])))
+        fixed = _one_value(frame, constants)
         # A throwaway file (the transaction it feeds is what must survive a crash): no journal, no fsync.
         with adbc_sqlite.connect(path, autocommit=True) as stage, stage.cursor() as cur:
             for pragma in ("journal_mode = OFF", "synchronous = OFF"):
                 cur.execute(f"PRAGMA {pragma}")
                 cur.fetchall()
-            cur.adbc_ingest(table.name, _sqlite_text(frame).to_arrow(), mode="create")
+            cur.adbc_ingest(table.name, frame.drop(*fixed).to_arrow(), mode="create")
         if not raw.in_transaction:
             raw.execute("BEGIN")
             indexes = sorted(table.indexes, key=lambda ix: ix.name) \
@@ -377,7 +383,8 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
             for ix in indexes:
                 ix.drop(conn)
         columns = ", ".join(f'"{c}"' for c in frame.columns)
-        raw.execute(f'INSERT INTO main."{table.name}" ({columns}) SELECT {columns} FROM {alias}."{table.name}"')
+        selected = ", ".join(fixed.get(c, f'"{c}"') for c in frame.columns)
+        raw.execute(f'INSERT INTO main."{table.name}" ({columns}) SELECT {selected} FROM {alias}."{table.name}"')
         written += frame.height
 
     # A part is held back (and copied with the ones after it) while it is smaller than its share of
@@ -398,6 +405,25 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     for ix in indexes:
         ix.create(conn)
     return written
+
+
+def _one_value(frame: pl.DataFrame, names: Sequence[str]) -> dict[str, str]:
+    """Which of ``names`` hold one value in every row of ``frame`` (as ``_sqlite_text`` writes it),
+    each with that value as an SQL literal: the copy writes it into its ``SELECT`` instead of
+    staging it once per row."""
+    fixed = {}
+    for name in names:
+        if name not in frame.columns or frame.is_empty():
+            continue
+        s = frame.get_column(name)
+        first = s[0]
+        if first is None or s.null_count() or not (s == first).all():
+            continue
+        try:
+            fixed[name] = _sql_literal(first)
+        except TypeError:
+            continue
+    return fixed
 
 
 def insert_frames_referring(conn: Connection, loads: Sequence[tuple[Table, pl.DataFrame]]) -> None:
