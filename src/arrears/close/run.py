@@ -272,7 +272,8 @@ def day_parts(stored: Book, book: Book, redo_ids: pl.Series, hist: Book | None, 
     books = [*zip(at.slices(book), at.slices(stored)), (extra, starting_stored), (taken, empty)]
     parts = [Part(b, s, *facts, stepped=i < len(books) - 1) for i, ((b, s), facts) in enumerate(zip(books, zip(*own)))]
     kept = [p for p in parts if not p.book.loans.is_empty()]
-    return kept or parts[:1]
+    # At least one part stepped (on no loans, if need be): the day's history has its frames.
+    return kept if any(p.stepped for p in kept) else [parts[0], *kept]
 
 
 def day_in_parts(parts: list[Part], day: dt.date, schemes, pauses: pl.DataFrame,
