@@ -591,7 +591,7 @@ def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.
     empty = pl.Series("loan_id", [], pl.String)
     parts = day_parts(stored, book, empty, None, h.fresh, h.schedule, h.fresh.clear(), h.schemes, terms,
                       effective(h.payments).filter(pl.col("paid_on") == day), pl.DataFrame(schema=ADJUSTMENTS),
-                      _PARTS_FROM)
+                      _PARTS_FROM["postgresql"])  # as close_one on PostgreSQL
     horizon = day + dt.timedelta(days=HORIZON + 1)
     result, new_watch, (snapshot, taken_back) = day_in_parts(
         parts, day, h.schemes, pauses, None,

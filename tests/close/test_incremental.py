@@ -161,7 +161,7 @@ def test_incremental_close_stepped_in_parts(db_url, monkeypatch):
     # databases, the same result.
     from arrears.close import run
 
-    monkeypatch.setattr(run, "_PARTS_FROM", 1)
+    monkeypatch.setattr(run, "_PARTS_FROM", {"postgresql": 1, "sqlite": 1})
     seen = []
     day_parts = run.day_parts
     monkeypatch.setattr(run, "day_parts", lambda *a: seen.append(p := day_parts(*a)) or p)

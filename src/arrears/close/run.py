@@ -47,8 +47,10 @@ _SQLITE_CACHE_KIB = 1_000_000
 # From this many stored loans to step, the day cuts them into this many parts (slices of
 # consecutive ids), stepped ``_THREADS`` at a time: Polars leaves a core idle a third of a step's
 # time, which the other part's step takes; and the first part's writes begin while the next part
-# is stepped (PostgreSQL: the server writes on its own core).
-_PARTS_FROM = 20_000
+# is stepped (PostgreSQL: the server writes on its own core). Not on SQLite, where writing binds
+# every value in Python (a 1M close measured 48-63 s in parts under a load of 17: not yet known
+# to be the load's alone).
+_PARTS_FROM = {"postgresql": 20_000}
 _STEP_PARTS = 2
 _THREADS = 2
 T = TypeVar("T")
@@ -213,7 +215,8 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         todays, todays_adjustments = effective.filter(pl.col("paid_on") == day), adjustments.filter(
             pl.col("effective_on") == day)
         parts = day_parts(stored, book, redo_ids, hist.book if hist is not None else None, fresh, schedule, taken_on,
-                          schemes, terms, todays, todays_adjustments, _PARTS_FROM)
+                          schemes, terms, todays, todays_adjustments,
+                          _PARTS_FROM.get(conn.dialect.name, 2**62))
 
         def saved(p: Part, b: Book, r: DayResult | None) -> None:
             writes.submit(_save, conn, p.stored, b)
