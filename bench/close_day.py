@@ -77,7 +77,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +95,11 @@ from arrears.book.step import Book, DayResult, step
 from arrears.book.terms import bucket_schemes, loan_terms
 from arrears.calendar import roll
 from arrears.close.run import (  # the close's own: one definition
+    _PARTS_FROM,
     _plus,
     book_in_id_order,
+    day_in_parts,
+    day_parts,
     snapshot_and_taken_back,
 )
 from arrears.store import tables as t
@@ -583,31 +585,20 @@ def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.
     old_watch = pl.concat([due_watch, h.watch.filter(pl.col("loan_id").is_in(others.implode()))])
     terms = h.terms.filter(
         (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day)))
-    book = Book(h.loans.with_columns(pl.lit(yesterday, pl.Date).alias("as_of")), h.inst)
-    if not h.fresh.is_empty():
-        fl, fi = initial_state(h.fresh, h.schedule.join(h.fresh.select("loan_id"), on="loan_id"))
-        book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
-    book = book_in_id_order(book)
+    stored = book_in_id_order(Book(h.loans, h.inst))  # read in id order: only checked
+    book = Book(stored.loans.with_columns(pl.lit(yesterday, pl.Date).alias("as_of")), stored.inst)
     pauses = pl.DataFrame(schema=PAUSES)
-    result = step(book, terms, effective(h.payments), day, h.schemes, pl.DataFrame(schema=ADJUSTMENTS), pauses)
-    out = result.book
-    new_watch, added, snapshot, taken_back = watch_and_snapshot(
-        out, terms, result.movements, old_watch, h.quiet_ahead, day, h.schemes, pauses)
+    empty = pl.Series("loan_id", [], pl.String)
+    parts = day_parts(stored, book, empty, None, h.fresh, h.schedule, h.fresh.clear(), h.schemes, terms,
+                      effective(h.payments).filter(pl.col("paid_on") == day), pl.DataFrame(schema=ADJUSTMENTS),
+                      _PARTS_FROM["postgresql"])  # as close_one on PostgreSQL
+    horizon = day + dt.timedelta(days=HORIZON + 1)
+    result, new_watch, (snapshot, taken_back) = day_in_parts(
+        parts, day, h.schemes, pauses, None,
+        lambda out, movements: snapshot_and_taken_back(out, terms, movements, old_watch, h.quiet_ahead, day))
+    added = quiet_totals(new_watch, day + dt.timedelta(days=1), horizon)
     ahead = _plus(_plus(h.quiet_ahead.filter(pl.col("day") > day), added, 1), taken_back.filter(pl.col("day") > day), -1)
     return result, new_watch, snapshot, ahead
-
-
-def watch_and_snapshot(out: Book, terms: pl.DataFrame, movements: pl.DataFrame, old_watch: pl.DataFrame,
-                       quiet_ahead: pl.DataFrame, day: dt.date, schemes, pauses: pl.DataFrame):
-    """As ``close_one``: the next quiet spans (the watch) and the quiet totals they add, with the
-    snapshot (and the quiet totals the day takes back) worked out beside them on a thread."""
-    horizon = day + dt.timedelta(days=HORIZON + 1)
-    with ThreadPoolExecutor(1) as pool:
-        beside = pool.submit(snapshot_and_taken_back, out, terms, movements, old_watch, quiet_ahead, day)
-        new_watch = watch(out, terms, day, schemes, pauses)
-        added = quiet_totals(new_watch, day + dt.timedelta(days=1), horizon)
-        snapshot, taken_back = beside.result()
-    return new_watch, added, snapshot, taken_back
 
 
 def _timed(fn: Callable, name: str, spent: dict[str, float], cpu: dict[str, float] | None = None) -> Callable:
@@ -641,12 +632,14 @@ def mode_touched(args: argparse.Namespace) -> None:
           f"({touched / args.n:.1%}): {h.loans.height:,} stored, {h.fresh.height:,} new, {h.inst.height:,} open "
           f"instalments, {h.payments.height:,} payments; RSS {_rss_mb():,.0f} MB", flush=True)
     # Per-phase time: the functions close_in_memory calls, wrapped where they are looked up (this
-    # module; the watch's trial step in book.quiet). The watch and the snapshot run side by side:
-    # their own lines overlap in wall time, and each one's CPU includes what the other used meanwhile.
-    here, quiet_mod = sys.modules[__name__], sys.modules[watch.__module__]
-    phases = {"book in id order": (here, "book_in_id_order"), "step": (here, "step"),
-              "watch and snapshot, side by side": (here, "watch_and_snapshot"),
-              "  watch (next quiet spans)": (here, "watch"),
+    # module; the close's; the watch's trial step in book.quiet). The parts are stepped and watched
+    # two at a time, the snapshot beside the last ones: the indented lines overlap in wall time
+    # (each part's summed), and each one's CPU includes what the others used meanwhile.
+    here, quiet_mod, run_mod = sys.modules[__name__], sys.modules[watch.__module__], sys.modules[day_parts.__module__]
+    phases = {"parts (cut, facts shared out)": (here, "day_parts"),
+              "steps, watches, snapshot": (here, "day_in_parts"),
+              "  step (each part)": (run_mod, "step"),
+              "  watch (each part)": (quiet_mod, "watch"),
               "    of which the trial step": (quiet_mod, "step_on_keys"),
               "  snapshot, quiet totals taken back": (here, "snapshot_and_taken_back")}
     top = [n for n in phases if not n.startswith(" ")]

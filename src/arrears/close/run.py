@@ -33,9 +33,10 @@ from arrears.book.quiet import QUIET_TOTALS, quiet_totals
 from arrears.book.replay import replay
 from arrears.book.snapshot import portfolio_snapshot
 from arrears.book.state import initial_state
-from arrears.book.step import Book, step
+from arrears.book.step import Book, DayResult, step
 from arrears.book.takeon import takeon_state
 from arrears.close.lock import exclusive
+from arrears.close.parts import Part, cut, own_facts
 from arrears.problems import BadInput, Problem
 from arrears.store import book_io as io
 from arrears.store import tables as t
@@ -43,11 +44,15 @@ from arrears.store.bulk import ArrowReader, insert_frame, write_changed
 from arrears.store.db import require_current
 
 _SQLITE_CACHE_KIB = 1_000_000
-# From this many loans to step, the day steps them in this many parts, so that the first part's
-# writes begin while the next part is stepped (PostgreSQL: the server writes on its own core while
-# Polars steps on the other). Not on SQLite, where writing binds every value in Python.
+# From this many stored loans to step, the day cuts them into this many parts (slices of
+# consecutive ids), stepped ``_THREADS`` at a time: Polars leaves a core idle a third of a step's
+# time, which the other part's step takes; and the first part's writes begin while the next part
+# is stepped (PostgreSQL: the server writes on its own core). Not on SQLite, where writing binds
+# every value in Python (a 1M close measured 48-63 s in parts under a load of 17: not yet known
+# to be the load's alone).
 _PARTS_FROM = {"postgresql": 20_000}
 _STEP_PARTS = 2
+_THREADS = 2
 T = TypeVar("T")
 
 
@@ -197,61 +202,38 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         writes.submit(io.mark_applied, conn, t.adjustments, "adjustment_id",
                       applied_decisions["adjustment_id"].to_list(), day)
         writes.submit(_decide_promises, conn, day, redo_ids, effective)
+        hist = None
         if redo:
             sub = terms.filter(pl.col("loan_id").is_in(redo_ids.implode()))
             hist = replay(sub, schedule.filter(pl.col("loan_id").is_in(redo_ids.implode())),
                           effective.filter(pl.col("loan_id").is_in(redo_ids.implode())),
                           yesterday, schemes, adjustments.filter(pl.col("loan_id").is_in(redo_ids.implode())))
             writes.submit(io.replace_history, conn, redo, hist.allocations, hist.transitions, hist.movements)
-            book = Book(
-                pl.concat([book.loans.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.loans]),
-                pl.concat([book.inst.filter(~pl.col("loan_id").is_in(redo_ids.implode())), hist.book.inst]),
-            )
-        if not fresh.is_empty():
-            fl, fi = initial_state(fresh, schedule.join(fresh.select("loan_id"), on="loan_id"))
-            book = Book(pl.concat([book.loans, fl]), pl.concat([book.inst, fi]))
-        book = book_in_id_order(book)
-        # The touched loans are stepped in parts (each loan's step is its own): each part's state
-        # and history are written while this thread steps the next one, then computes the loans'
-        # next quiet spans and the snapshot.
+        # The touched loans are stepped in parts (each loan's step is its own), two at a time, each
+        # part's next quiet spans worked out as soon as it is stepped and its state and history
+        # written meanwhile; the snapshot, which needs every part, once the last one is stepped.
         todays, todays_adjustments = effective.filter(pl.col("paid_on") == day), adjustments.filter(
             pl.col("effective_on") == day)
-        results = []
-        for ids in _parts(book.loans["loan_id"], _PARTS_FROM.get(conn.dialect.name)):
-            part, part_stored, facts = book, stored, (terms, todays, todays_adjustments)
-            if ids is not None:
-                mine = pl.col("loan_id").is_in(ids.implode())
-                part = Book(book.loans.filter(mine), book.inst.filter(mine))
-                part_stored = Book(stored.loans.filter(mine), stored.inst.filter(mine))
-                # The part's own facts: another part's would keep its step off integer keys
-                # (``keys.encode``), on strings.
-                facts = tuple(f.filter(mine) for f in facts)
-            r = step(part, facts[0], facts[1], day, schemes, facts[2], pauses)
-            writes.submit(_save, conn, part_stored, r.book)
-            writes.submit(io.append_history, conn, r.allocations, r.transitions, r.movements)
-            results.append(r)
-        out = Book(pl.concat([r.book.loans for r in results]), pl.concat([r.book.inst for r in results]))
-        movements = pl.concat([r.movements for r in results])
-        if not taken_on.is_empty():
-            # Taken over today: the other system's balances are the state at the end of today.
-            tl, ti = takeon_state(taken_on, schedule.join(taken_on.select("loan_id"), on="loan_id"), schemes)
-            writes.submit(_save, conn, Book(stored.loans.clear(), stored.inst.clear()), Book(tl, ti))
-            out = Book(pl.concat([out.loans, tl]), pl.concat([out.inst, ti]))
+        parts = day_parts(stored, book, redo_ids, hist.book if hist is not None else None, fresh, schedule, taken_on,
+                          schemes, terms, todays, todays_adjustments,
+                          _PARTS_FROM.get(conn.dialect.name, 2**62))
+
+        def saved(p: Part, b: Book, r: DayResult | None) -> None:
+            writes.submit(_save, conn, p.stored, b)
+            if r is not None:
+                writes.submit(io.append_history, conn, r.allocations, r.transitions, r.movements)
+
+        result, watch, (snapshot, taken_back) = day_in_parts(
+            parts, day, schemes, pauses, saved,
+            lambda out, movements: snapshot_and_taken_back(out, terms, movements, old_watch, quiet_ahead, day))
+        out = result.book
+        writes.submit(lambda: write_changed(conn, t.loan_watch, _changed_rows(watch, old_watch, ["loan_id"]).sort("loan_id"),
+                                            _compared(watch, ["loan_id"])))
         # The quiet loans' part of the snapshots: today's as counted ahead, less the loans a fact
         # touched before their quiet span ended; those spans are taken back from the coming days,
-        # and the new spans of today's loans added to them. Portfolio-wide figures come after the
-        # step, from its outputs (the step itself has none), and the quiet loans' part counted ahead
-        # in quiet_stocks. The snapshot does not need the next quiet spans: it is worked out on a
-        # thread of its own while they are.
+        # and the new spans of today's loans added to them.
         horizon = day + dt.timedelta(days=quiet_rules.HORIZON + 1)
-        with ThreadPoolExecutor(1, thread_name_prefix="close-snapshot") as pool:
-            beside = pool.submit(snapshot_and_taken_back, out, terms, movements, old_watch, quiet_ahead, day)
-            watch = quiet_rules.watch(out, terms, day, schemes, pauses)
-            writes.submit(lambda: write_changed(conn, t.loan_watch,
-                                                _changed_rows(watch, old_watch, ["loan_id"]).sort("loan_id"),
-                                                _compared(watch, ["loan_id"])))
-            added = quiet_totals(watch, day + dt.timedelta(days=1), horizon)
-            snapshot, taken_back = beside.result()
+        added = quiet_totals(watch, day + dt.timedelta(days=1), horizon)
         writes.submit(io.save_quiet_stocks, conn, day, _plus(_plus(quiet_ahead.filter(pl.col("day") > day), added, 1),
                                                             taken_back.filter(pl.col("day") > day), -1))
         writes.submit(insert_frame, conn, t.portfolio_snapshots, snapshot)
@@ -262,6 +244,69 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         "loans_rederived": len(redo), "seconds": f"{seconds:.3f}",
     }])
     return DayReport(day, out.loans.height, len(redo), seconds)
+
+
+def day_parts(stored: Book, book: Book, redo_ids: pl.Series, hist: Book | None, fresh: pl.DataFrame,
+              schedule: pl.DataFrame | None, taken_on: pl.DataFrame, schemes, terms: pl.DataFrame,
+              payments: pl.DataFrame, adjustments: pl.DataFrame, cut_from: int) -> list[Part]:
+    """The day's parts: the stored loans (``book``: ``stored`` as of yesterday; both in id order)
+    cut into ``_STEP_PARTS`` slices of consecutive ids from ``cut_from`` loans; the loans starting
+    today (re-derived: ``hist``, the replay of ``redo_ids``; new: ``fresh``) a part of their own;
+    the loans taken on today (their state is the end of today's: not stepped) one more."""
+    empty = Book(stored.loans.clear(), stored.inst.clear())
+    starting, starting_stored = [], empty
+    if hist is not None:
+        keep = ~pl.col("loan_id").is_in(redo_ids.implode())
+        starting_stored = Book(stored.loans.filter(~keep), stored.inst.filter(~keep))
+        book = Book(book.loans.filter(keep), book.inst.filter(keep))
+        stored = Book(stored.loans.filter(keep), stored.inst.filter(keep))
+        starting.append(hist)
+    if not fresh.is_empty():
+        starting.append(Book(*initial_state(fresh, schedule.join(fresh.select("loan_id"), on="loan_id"))))
+    # Few, so merged into id order at little cost.
+    extra = book_in_id_order(Book(pl.concat([b.loans for b in starting]), pl.concat([b.inst for b in starting]))
+                             ) if starting else empty
+    taken = empty
+    if not taken_on.is_empty():
+        taken = Book(*takeon_state(taken_on, schedule.join(taken_on.select("loan_id"), on="loan_id"), schemes))
+    at = cut(book, _STEP_PARTS if book.loans.height >= cut_from else 1)
+    extras = [extra.loans["loan_id"], taken.loans["loan_id"]]
+    own = [own_facts(f, at, extras) for f in (terms, payments, adjustments)]
+    books = [*zip(at.slices(book), at.slices(stored)), (extra, starting_stored), (taken, empty)]
+    parts = [Part(b, s, *facts, stepped=i < len(books) - 1) for i, ((b, s), facts) in enumerate(zip(books, zip(*own)))]
+    kept = [p for p in parts if not p.book.loans.is_empty()]
+    # At least one part stepped (on no loans, if need be): the day's history has its frames.
+    return kept if any(p.stepped for p in kept) else [parts[0], *kept]
+
+
+def day_in_parts(parts: list[Part], day: dt.date, schemes, pauses: pl.DataFrame,
+                 saved: Callable[[Part, Book, DayResult | None], None] | None = None,
+                 beside: Callable[[Book, pl.DataFrame], T] | None = None) -> tuple[DayResult, pl.DataFrame, T | None]:
+    """Each part stepped, and its next quiet spans worked out, ``_THREADS`` at a time (Polars leaves
+    a core idle much of a step's time; two steps fill it); ``saved`` called on this thread for each
+    part in order as soon as it is stepped, and ``beside`` (the snapshot) once every part is, while
+    the last quiet spans are worked out. Returns the day (the parts' rows one part after the other),
+    the watch rows, and what ``beside`` gave."""
+    with ThreadPoolExecutor(_THREADS, thread_name_prefix="close-part") as pool:
+        stepping = [pool.submit(step, p.book, p.terms, p.payments, day, schemes, p.adjustments, pauses)
+                    if p.stepped else None for p in parts]
+        books, results, watching = [], [], []
+        for p, f in zip(parts, stepping):
+            r = f.result() if f is not None else None
+            b = r.book if r is not None else p.book
+            if saved is not None:
+                saved(p, b, r)
+            books.append(b)
+            if r is not None:
+                results.append(r)
+            watching.append(pool.submit(quiet_rules.watch, b, p.terms, day, schemes, pauses))
+        out = Book(pl.concat([b.loans for b in books]), pl.concat([b.inst for b in books]))
+        movements = pl.concat([r.movements for r in results])
+        aside = beside(out, movements) if beside is not None else None
+        watch = pl.concat([w.result() for w in watching])
+    day_result = DayResult(out, pl.concat([r.allocations for r in results]),
+                           pl.concat([r.transitions for r in results]), movements)
+    return day_result, watch, aside
 
 
 def book_in_id_order(book: Book) -> Book:
@@ -369,16 +414,6 @@ def _decide_promises(conn: Connection, day: dt.date, redo_ids: pl.Series, effect
         (pl.col("status") != pl.col("status_was")) | ~pl.col("decided_on").eq_missing(pl.col("decided_on_was"))
         | (pl.col("paid_toward") != pl.col("paid_toward_was")))
     io.save_promise_outcomes(conn, changed)
-
-
-def _parts(ids: pl.Series, start: int | None) -> list[pl.Series | None]:
-    """``ids`` cut into ``_STEP_PARTS`` runs of consecutive keys (each part's writes visit the
-    tables' pages in key order), or ``[None]``: one part, all of them (fewer than ``start``)."""
-    if start is None or ids.len() < max(start, _STEP_PARTS):
-        return [None]
-    ids = ids.sort()
-    size = -(-ids.len() // _STEP_PARTS)
-    return [ids.slice(i, size) for i in range(0, ids.len(), size)]
 
 
 def _plus(a: pl.DataFrame, b: pl.DataFrame, sign: int) -> pl.DataFrame:
