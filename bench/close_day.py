@@ -100,6 +100,7 @@ from arrears.close.run import (  # the close's own: one definition
     book_in_id_order,
     day_in_parts,
     day_parts,
+    not_due,
     snapshot_and_taken_back,
 )
 from arrears.store import tables as t
@@ -580,8 +581,7 @@ def close_in_memory(h: Held) -> tuple[DayResult, pl.DataFrame, pl.DataFrame, pl.
     Returns the step's result, the new watch rows, the snapshot and the quiet totals ahead."""
     day, yesterday = h.day, h.day - dt.timedelta(days=1)
     due_watch = _due(h.watch, day)
-    touched = pl.concat([due_watch["loan_id"], h.payments["loan_id"], h.fresh["loan_id"]]).unique()
-    others = touched.filter(~touched.is_in(due_watch["loan_id"].implode()))
+    others = not_due(pl.concat([h.payments["loan_id"], h.fresh["loan_id"]]), due_watch["loan_id"])
     old_watch = pl.concat([due_watch, h.watch.filter(pl.col("loan_id").is_in(others.implode()))])
     terms = h.terms.filter(
         (pl.col("disbursed_on") <= day) & (pl.col("takeon_date").is_null() | (pl.col("takeon_date") <= day)))

@@ -42,9 +42,7 @@ class LoanKeys:
 
     def holds(self, ids: pl.Series) -> pl.Series:
         """Whether each of ``ids`` is one of the book's (a binary search: no hash of the book's ids)."""
-        n = self.ids.len()
-        at = self.ids.search_sorted(ids, side="left")
-        return ((at < n) & (self.ids.gather(at.clip(0, max(n - 1, 0))) == ids)).fill_null(False) if n else ids.is_in([])
+        return in_sorted(ids, self.ids)
 
     def encode(self, loans: pl.DataFrame, *frames: pl.DataFrame) -> list[pl.DataFrame] | None:
         """``loans`` and ``frames`` with ``loan_id`` as keys, or None when one of ``frames``
@@ -136,6 +134,16 @@ class RowOrder:
         if self.inst is None:
             return inst
         return inst[self.inst.arg_sort()]
+
+
+def in_sorted(ids: pl.Series, among: pl.Series) -> pl.Series:
+    """Whether each of ``ids`` is one of ``among`` (sorted): a binary search per id, no
+    hash table of ``among`` (at the close's sizes, building one costs more than the searches)."""
+    n = among.len()
+    if not n:
+        return ids.is_in([])
+    at = among.search_sorted(ids, side="left")
+    return ((at < n) & (among.gather(at.clip(0, n - 1)) == ids)).fill_null(False)
 
 
 def sort_by_key(frame: pl.DataFrame) -> pl.DataFrame:

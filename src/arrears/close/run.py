@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine
 from arrears.book import adjustments as adj_rules
 from arrears.book import payments as pay
 from arrears.book import quiet as quiet_rules
-from arrears.book.keys import in_id_order
+from arrears.book.keys import in_id_order, in_sorted
 from arrears.book.promises import PROMISES, decide
 from arrears.book.quiet import QUIET_TOTALS, quiet_totals
 from arrears.book.replay import replay
@@ -137,9 +137,8 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         # one), and the loans starting. The rest are quiet: their stored state is their state today.
         due_watch, unwatched = io.read_due_watch(rd, day)
         new = new_later.result()
-        touched = pl.concat([
-            due_watch["loan_id"], unwatched, applied_payments["loan_id"], applied_decisions["loan_id"], new["loan_id"],
-        ]).unique()
+        touched_by_fact = pl.concat([unwatched, applied_payments["loan_id"], applied_decisions["loan_id"], new["loan_id"]])
+        touched = pl.concat([due_watch["loan_id"], touched_by_fact]).unique()
         # Instalments settled before today are left where they are, except for loans with an
         # adjustment today (a restructure numbers its instalments after all the old ones).
         whole = applied_decisions["loan_id"].unique()
@@ -152,7 +151,7 @@ def close_one(conn: Connection, day: dt.date) -> DayReport:
         open_inst = io.read_instalments(rd, rd.keys("_close_part", part), open_on=day)
         whole_book = io.read_book(rd, rd.keys("_close_whole", whole)) if not whole.is_empty() else None
         # The due loans' watch rows are read already; only the others touched (by a fact) are left.
-        others = touched.filter(~touched.is_in(due_watch["loan_id"].implode()))
+        others = not_due(touched_by_fact, due_watch["loan_id"])
         old_watch = pl.concat([due_watch, io.read_watch(rd, rd.keys("_close_watch", others))])
         parallel = beside.parallel
         all_terms, part_loans, reversals = terms_later.result()
@@ -307,6 +306,15 @@ def day_in_parts(parts: list[Part], day: dt.date, schemes, pauses: pl.DataFrame,
     day_result = DayResult(out, pl.concat([r.allocations for r in results]),
                            pl.concat([r.transitions for r in results]), movements)
     return day_result, watch, aside
+
+
+def not_due(ids: pl.Series, due: pl.Series) -> pl.Series:
+    """``ids`` (unique) that are not among ``due``, the watch's due loans: those come in id order (read
+    so, or filtered from a watch in id order), so each id is looked up by a binary search instead of
+    hashing every due id (at 10M, 0.37 s on one core)."""
+    ids = ids.unique()
+    member = in_sorted(ids, due) if due.is_sorted() else ids.is_in(due.implode())
+    return ids.filter(~member)
 
 
 def book_in_id_order(book: Book) -> Book:
