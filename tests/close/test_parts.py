@@ -39,3 +39,17 @@ def test_slices_and_facts_are_a_partition_by_loan(counts, parts, paying, extra):
         inside = f.filter(pl.col("loan_id").is_in(book.loans["loan_id"].implode()))
         assert set(inside["loan_id"]) <= set(s.loans["loan_id"])
     assert set(shared[-1]["loan_id"]) == set(extra_ids)
+
+
+def test_facts_of_a_book_in_one_slice_with_no_loan_starting():
+    # The close's commonest small day: one slice, no new and no taken-on loan. The part index is
+    # then a literal; it must still mark every row of facts read in several chunks (a one-row mask
+    # does not broadcast over those: the simulator's day once failed here).
+    book = _book([1] * 50)
+    facts = pl.DataFrame({"loan_id": [f"L{i % 50:03d}" for i in range(1783)], "row": range(1783)})
+    facts = pl.concat([facts.head(1000), facts.tail(783)], rechunk=False)
+    assert facts.n_chunks() == 2
+    none = pl.Series("loan_id", [], pl.String)
+    shared = own_facts(facts, cut(book, 1), [none, none])
+    assert [f.height for f in shared] == [1783, 0, 0]
+    assert shared[0].equals(facts)
