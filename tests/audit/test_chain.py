@@ -187,14 +187,19 @@ def test_retention_defaults():
     assert not purged_too_early("CN", dt.date(2020, 1, 1), today, DEFAULT_RETENTION)
 
 
-def test_chain_frame_gives_the_same_rows_and_hashes_as_chain_records():
+@pytest.mark.parametrize("slice_rows", [2048, 4, 1], ids=["one-slice", "slices", "a-row-a-slice"])
+def test_chain_frame_gives_the_same_rows_and_hashes_as_chain_records(slice_rows, monkeypatch):
     """The bulk path (Polars builds the hashed JSON) and the record path agree byte for byte,
-    with quotes, backslashes, control characters, Chinese text and nulls in the fields."""
+    with quotes, backslashes, control characters, Chinese text and nulls in the fields, however
+    the rows are sliced between two releases of the GIL (the chain runs on across slices)."""
     import datetime as dt
 
     import polars as pl
 
+    from arrears.audit import chain
     from arrears.audit.chain import canonical_json, chain_frame, chain_records
+
+    monkeypatch.setattr(chain, "_SLICE", slice_rows)
 
     texts = ['plain', 'quote " and \\\\ backslash', '中文 – dash', 'tab\tnew\nline\x01', None]
     records = [

@@ -399,3 +399,21 @@ def test_a_staged_audit_append_leaves_foreign_keys_checked_for_the_rest_of_the_u
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM audit_log").scalar() == 0  # rolled back whole
     engine.dispose()
+
+
+def test_a_streamed_append_takes_only_the_partitions_it_announced(engine):
+    """Where each announced segment ends is read before the stream's first part is written (the
+    copies then have the connection to themselves): a segment of another partition is refused,
+    and nothing is left of the append."""
+    frame = pl.DataFrame({"kind": ["policy_check"], "borrower_id": ["B1"], "loan_id": ["L1"], "action_id": ["P1"],
+                          "decision": ["allow"], "rules": ["[]"], "payload": ["{}"]})
+    with engine.begin() as conn:
+        log.append(conn, "CN", DAY, planned(2), recorded_at=AT)
+    with pytest.raises(ValueError, match="'GB' is not among the partitions announced"), engine.begin() as conn:
+        log.append_frames(conn, DAY, iter([("CN", frame), ("GB", frame)]), recorded_at=AT, rows=2, partitions=["CN"])
+    assert [r["seq"] for r in rows(engine)] == [1, 2] and rows(engine, "GB") == []
+    with engine.begin() as conn:  # announced, CN's segment goes on where it ended
+        assert log.append_frames(conn, DAY, iter([("CN", frame), ("GB", frame)]), recorded_at=AT, rows=2,
+                                 partitions=["CN", "GB"]) == 2
+    assert [r["seq"] for r in rows(engine)] == [1, 2, 3] and [r["seq"] for r in rows(engine, "GB")] == [1]
+    assert rows(engine)[2]["prev_hash"] == rows(engine)[1]["row_hash"]

@@ -119,3 +119,50 @@ def test_a_load_that_cannot_be_staged_reads_no_part(tmp_path, monkeypatch):
     assert read == [] and _stored(engine) == []
     with pytest.raises(ValueError, match="foreign keys"), engine.begin() as conn:
         bulk.insert_stream_staged(conn, t.schedule, iter([]), 10**6)
+
+
+def test_the_parts_are_copied_off_the_callers_thread_while_the_next_are_produced(tmp_path, monkeypatch):
+    # The producer (the compliance engine, in a policy check) goes on while a part is copied: the
+    # copy is staged and written by a thread of its own, and a part is asked for before the copy of
+    # the one before it has ended.
+    import threading
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    engine = _engine(tmp_path, "threads.db")
+    copying, release = threading.Event(), threading.Event()
+    copied_on = []
+    one_value = bulk._one_value
+
+    def held_copy(*a):  # the first copy waits until the producer has been asked for the next part
+        copied_on.append(threading.get_ident())
+        copying.set()
+        assert release.wait(10), "the next part was never asked for while a copy ran"
+        return one_value(*a)
+
+    monkeypatch.setattr(bulk, "_one_value", held_copy)
+
+    def parts():
+        yield _rows("CN", 3)
+        assert copying.wait(10)
+        release.set()  # asked for the second part while the first is being copied
+        yield _rows("GB", 2)
+
+    with engine.begin() as conn:
+        assert bulk.insert_stream_staged(conn, t.audit_log, parts(), 5, keep_indexes=True) == 5
+    assert copied_on and threading.get_ident() not in copied_on
+    assert len(_stored(engine)) == 5
+
+
+def test_a_copy_that_fails_fails_the_load_and_leaves_no_row(tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
+    engine = _engine(tmp_path, "clash.db")
+    parts = [_rows("CN", 3), _rows("CN", 2), _rows("GB", 2), _rows("US-NY", 2)]  # CN's seq 1-2 twice
+    with pytest.raises(sqlite3.IntegrityError), engine.begin() as conn:
+        bulk.insert_stream_staged(conn, t.audit_log, iter(parts), 9, keep_indexes=True)
+    assert _stored(engine) == []
+    assert not list(tmp_path.glob("arrears-stage-*"))
+    with engine.begin() as conn:  # the connection is whole: the next load goes through
+        assert bulk.insert_stream_staged(conn, t.audit_log, iter([parts[0], parts[2]]), 5, keep_indexes=True) == 5
+    assert len(_stored(engine)) == 5

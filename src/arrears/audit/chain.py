@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,7 @@ VERSION = "arrears-audit-row/1"
 VERSION_2 = "arrears-audit-row/2"
 FORMAT = 2  # what appends write; ``row_hash`` reads a row's own ``format`` (absent: 1)
 GENESIS = "0" * 64
+_SLICE = 2048  # rows hashed between two releases of the GIL (``chain_frame``): about 2 ms
 KINDS = frozenset(
     {"planned_action", "agent_check", "policy_check", "screened_count", "executed_contact"}
 )
@@ -219,14 +221,24 @@ def chain_frame(
         *(encoded(c) for c in ("kind", *SUBJECTS, "decision", "rules", "payload")),
         pl.lit(field_bytes(utc_text(at)).decode()),
     )
-    bodies = frame.select(body.cast(pl.Binary).alias("b"))["b"].to_list()
+    bodies = frame.select(body.cast(pl.Binary).alias("b"))["b"]
     hashes: list[str] = []
     prev = last_hash
-    head = f"{VERSION_2}\n".encode()
-    sha = hashlib.sha256
-    for b in bodies:
-        prev = sha(b"%s%s\n%s" % (head, prev.encode(), b)).hexdigest()
-        hashes.append(prev)
+    # Every row's hash begins with the version line: hashed once, and each row continues a copy of
+    # that state instead of formatting a new message (a fifth less CPU).
+    head = hashlib.sha256(f"{VERSION_2}\n".encode()).copy
+    # This loop holds the GIL. In a policy check it runs beside the engine's thread, whose Python
+    # between two Polars calls would wait for the GIL up to the interpreter's switch interval (5 ms)
+    # each time: the bodies are taken a slice at a time and the GIL is let go after each slice.
+    for start in range(0, bodies.len(), _SLICE):
+        for b in bodies.slice(start, _SLICE).to_list():
+            h = head()
+            h.update(prev.encode())
+            h.update(b"\n")
+            h.update(b)
+            prev = h.hexdigest()
+            hashes.append(prev)
+        time.sleep(0)
     n = frame.height
     return frame.with_columns(
         pl.lit(partition).alias("partition"),

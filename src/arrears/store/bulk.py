@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -387,21 +388,38 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
         raw.execute(f'INSERT INTO main."{table.name}" ({columns}) SELECT {selected} FROM {alias}."{table.name}"')
         written += frame.height
 
-    # A part is held back (and copied with the ones after it) while it is smaller than its share of
-    # what is still to come over the files left, so that many small parts do not use up the files
-    # early and leave a big remainder for the end, when nothing else runs beside it.
+    # The copies run one after the other on a thread of their own while the next part is produced
+    # (staging and ``INSERT ... SELECT`` release the GIL for most of their work). A part is held
+    # back (and copied with the ones after it) while it is smaller than its share of what is still
+    # to come over the files left, so that many small parts do not use up the files early and leave
+    # a big remainder for the end, when nothing else runs beside it.
     slot, left = 0, rows
     held: list[pl.DataFrame] = []
-    for frame in frames:
-        if frame.is_empty():
-            continue
-        held.append(frame)
-        pending = sum(f.height for f in held)
-        if slot < _STAGE_SLOTS - 1 and pending * (_STAGE_SLOTS - slot) >= left:
-            copy(slot, pl.concat(held, how="diagonal_relaxed") if len(held) > 1 else frame)
-            slot, left, held = slot + 1, max(0, left - pending), []
-    if held:
-        copy(slot, pl.concat(held, how="diagonal_relaxed"))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrears-copy") as writer:
+        copies: list[Future] = []
+
+        def submit(frame: pl.DataFrame) -> None:
+            for done in (c for c in copies if c.done()):
+                done.result()  # a failed copy stops the stream here rather than at its end
+            copies.append(writer.submit(copy, slot, frame))
+
+        try:
+            for frame in frames:
+                if frame.is_empty():
+                    continue
+                held.append(frame)
+                pending = sum(f.height for f in held)
+                if slot < _STAGE_SLOTS - 1 and pending * (_STAGE_SLOTS - slot) >= left:
+                    submit(pl.concat(held, how="diagonal_relaxed") if len(held) > 1 else frame)
+                    slot, left, held = slot + 1, max(0, left - pending), []
+            if held:
+                submit(pl.concat(held, how="diagonal_relaxed"))
+        except BaseException:
+            for c in copies:  # those not started; leaving the pool waits for the one running
+                c.cancel()
+            raise
+        for c in copies:
+            c.result()
     for ix in indexes:
         ix.create(conn)
     return written
