@@ -240,12 +240,13 @@ def chain_frame(
             hashes.append(prev)
         time.sleep(0)
     n = frame.height
+    row_hashes = pl.Series("row_hash", hashes, dtype=pl.String)
     return frame.with_columns(
         pl.lit(partition).alias("partition"),
         pl.lit(day).alias("day"),
         pl.int_range(last_seq + 1, last_seq + 1 + n, dtype=pl.Int64).alias("seq"),
         pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("recorded_at"),
-        pl.Series("prev_hash", [last_hash, *hashes[:-1]] if n else [], dtype=pl.String),
-        pl.Series("row_hash", hashes, dtype=pl.String),
+        row_hashes.shift(1, fill_value=last_hash).alias("prev_hash"),
+        row_hashes,
         pl.lit(FORMAT, pl.Int16).alias("format"),
     )

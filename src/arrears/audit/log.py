@@ -159,7 +159,8 @@ def _append_stream(conn: Connection, day: dt.date, segments: Iterable[tuple[str,
                    recorded_at: dt.datetime, rows: int, partitions: Sequence[str]) -> int:
     """``append_frames`` for segments that come one by one: each is chained as it arrives (while its
     producer works on the next) and written then; on SQLite's staged path through
-    ``store.bulk.insert_stream_staged``, the borrower index filled as they come. A
+    ``store.bulk.insert_stream_staged``, whose copies run on a thread of their own while the next
+    segment is produced and chained, the borrower index filled as they come. A
     partition may come in several consecutive segments (one chunk of its rows after another): each
     continues the chain where the one before it ended."""
     _refuse_sealed(conn, day)

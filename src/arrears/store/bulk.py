@@ -315,8 +315,9 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     """``insert_frames_staged`` for one table whose rows come in parts, each produced while the one
     before it is written (the audit rows of one jurisdiction chained while the compliance engine
     decides the next): each part is staged through ADBC into a staging file of its own and copied
-    with ``INSERT ... SELECT`` into the command's transaction as it arrives, so at the end only the
-    indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
+    with ``INSERT ... SELECT`` into the command's transaction as it arrives, by a thread of its own
+    (the producer goes on meanwhile, and must not use the connection until the load returns), so at
+    the end only the indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
     (for ``stageable`` and the indexes). ``keep_indexes``: the indexes are kept and filled as the
     parts are copied instead of being dropped and rebuilt at the end, when nothing else runs beside
     that (for parts whose index keys come in runs, so each part's inserts sweep the index).
