@@ -372,9 +372,11 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
         alias, path = stages[slot]
         frame = _sqlite_text(_in_key_order(table, frame.select([c for c in frame.columns if c in table.c])))
         fixed = _one_value(frame, constants)
-        # A throwaway file (the transaction it feeds is what must survive a crash): no journal, no fsync.
+        # A throwaway file (the transaction it feeds is what must survive a crash): no journal, no
+        # fsync. Written once and read once, in order: 64 KiB pages instead of 4 KiB make both cheaper
+        # (500,000 audit rows: the staging 0.93 -> 0.62 CPU-s, the copy 0.98 -> 0.91).
         with adbc_sqlite.connect(path, autocommit=True) as stage, stage.cursor() as cur:
-            for pragma in ("journal_mode = OFF", "synchronous = OFF"):
+            for pragma in ("page_size = 65536", "journal_mode = OFF", "synchronous = OFF"):
                 cur.execute(f"PRAGMA {pragma}")
                 cur.fetchall()
             cur.adbc_ingest(table.name, frame.drop(*fixed).to_arrow(), mode="create")
