@@ -295,20 +295,46 @@ def _zoned_events(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFra
     """Each event once per candidate zone of its borrower's actions (``bz``), with its local day
     there and its ``e_*`` kinds; and whether some event names several loans."""
     loan_lists = bool(events.height) and bool((events["ev_loan_ids"].list.len() > 1).any())
-    zones = zoned.select("borrower_id", "zone", "bz", "work_phone").unique()
-    # The work number is the borrower's (``prepare``), so one per ``bz``; were it not, the pairs
-    # compare it themselves (``_terms``), and the events are not copied once per number.
-    work_on_event = zones["bz"].n_unique() == zones.height
-    if not work_on_event:
-        zones = zones.select("borrower_id", "zone", "bz").unique()
+    zones, work_on_event = _borrower_zones(zoned)
     keep = ["ev_at", "ev_family", "ev_party", "ev_address", *(["ev_loan_ids"] if loan_lists else []), "ev_loan",
             "ev_kinds", *(["j"] if "j" in events.columns else [])]
     # Only the columns the pairs read go through the join (it copies every column it carries).
     narrow = events.with_columns(_event_kinds()).with_columns(_packed_kinds()).select("borrower_id", *keep)
-    zoned_events = by_zone(narrow.join(zones, on="borrower_id", how="inner"), "ev_at", "ev_day")
+    zoned_events = by_zone(_on_borrower(narrow, zones), "ev_at", "ev_day")
     # Compared once per zoned event, not once per pair.
     at_work = (pl.col("ev_address") == pl.col("work_phone")).fill_null(False).alias("ev_at_work")
     return zoned_events.select("bz", "ev_day", *keep, *([at_work] if work_on_event else [])), loan_lists
+
+
+def _borrower_zones(zoned: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """Each ``bz`` once with its borrower, zone and work number; and whether the work number is
+    one per ``bz`` (were it not, the pairs compare it themselves (``_terms``), and the events are
+    not copied once per number: the rows are then each (borrower, zone) once, without it)."""
+    zones = zoned.select("borrower_id", "zone", "bz", "work_phone")
+    # The work number is the borrower's (``prepare``): one per run of a borrower's rows (``bz``
+    # numbers the runs), so one per ``bz``, and the rows made unique on that integer alone (0.02 s
+    # against 0.18 s on the four columns, two strings, at 1,000,000 actions).
+    run = pl.col("borrower_id").rle_id()
+    if not zones.select(((run == run.shift(1)) & pl.col("work_phone").ne_missing(pl.col("work_phone").shift(1)))
+                        .any()).item():
+        return zones.unique(subset="bz"), True
+    zones = zones.unique()
+    if zones["bz"].n_unique() == zones.height:
+        return zones, True
+    return zones.select("borrower_id", "zone", "bz").unique(), False
+
+
+def _on_borrower(events: pl.DataFrame, zones: pl.DataFrame, key: pl.Expr | None = None) -> pl.DataFrame:
+    """``events`` joined (inner) to ``zones`` on ``borrower_id``: on a 64-bit hash of the id, the
+    ids then compared, so that a collision pairs nothing (an integer join of 2,600,000 events:
+    0.16 s against 0.49 s on the strings). ``key`` replaces the hash (the tests collide it)."""
+    key = (pl.col("borrower_id").hash() if key is None else key).alias("_key")
+    out = events.with_columns(key).join(
+        zones.with_columns(key).rename({"borrower_id": "_zone_borrower"}), on="_key", how="inner")
+    # Null ids pair nothing (as in a join on the ids).
+    same = (out["borrower_id"] == out["_zone_borrower"]).fill_null(False)
+    # A collision is rare: filtering copies every column, so only then.
+    return (out if same.all() else out.filter(same)).drop("_key", "_zone_borrower")
 
 
 def _sides(zoned: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, bool, bool]:
