@@ -160,3 +160,23 @@ def test_a_work_number_that_is_not_the_borrowers_is_compared_per_pair() -> None:
     zones, work_on_event = history._borrower_zones(zoned.filter(pl.col("work_phone") != "W2"))
     assert work_on_event
     _same_rows(zones, zoned.filter(pl.col("work_phone") != "W2").select("borrower_id", "zone", "bz", "work_phone"))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_first_attempt_put_in_place_and_combined_in_any_order(data: st.DataObject) -> None:
+    # ``days_since_first_attempt`` set by ``zrow`` equals it joined on ``zrow``; ``combine`` gives the
+    # same per action whatever the order of ``hist``'s rows (one zone per action or several).
+    zoned, events = data.draw(worlds(several_loans=data.draw(st.booleans())))
+    if data.draw(st.booleans()):
+        zoned = zoned.unique("idx", keep="first").sort("zrow").drop("zrow").with_row_index("zrow")
+    hist = history.history_facts(zoned, events)
+    assert hist["zrow"].equals(zoned["zrow"])
+    side, ev, loan_lists, _ = history._sides(zoned, events)
+    third = side.lazy().filter(pl.col("party") != "borrower").join(ev.lazy(), on="bz").filter(
+        pl.col("ev_at") < pl.col("start"))
+    joined = hist.drop("days_since_first_attempt").join(
+        history._first_attempt(third, loan_lists).collect(), on="zrow", how="left")
+    assert_frame_equal(hist, joined.select(hist.columns))
+    shuffled = hist.sample(fraction=1.0, shuffle=True, seed=data.draw(st.integers(0, 99)))
+    assert_frame_equal(history.combine(shuffled, zoned).sort("idx"), history.combine(hist, zoned).sort("idx"))

@@ -366,7 +366,12 @@ def history_facts(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     # The few actions towards a third party get their own, small join: the second pass
     # ``_first_attempt`` needs is not made over every pair (0.08 s against 0.01 s at 200,000 actions).
     third = side.lazy().filter(pl.col("party") != "borrower").join(ev.lazy(), on="bz", how="inner").filter(before)
-    return facts.lazy().join(_first_attempt(third, loan_lists), on="zrow", how="left").collect()
+    first = _first_attempt(third, loan_lists).collect()
+    # Put in place in ``facts`` (``zrow`` 0..n-1), not joined: the rows stay in ``zrow`` order, which
+    # ``combine`` then takes as they are (0.15 s of a join and a gather at 1,000,000 actions).
+    return facts.with_columns(
+        pl.repeat(None, facts.height, dtype=pl.Int64, eager=True)
+        .scatter(first["zrow"], first["days_since_first_attempt"]).alias("days_since_first_attempt"))
 
 
 # What ``history_facts`` returns per ``zrow`` (``_attempt`` is ``_first_attempt``'s own).
@@ -465,6 +470,8 @@ def combine(hist: pl.DataFrame, zoned: pl.DataFrame) -> pl.DataFrame:
     if n and hist.height == n and zoned["idx"].n_unique() == n:
         # One zone per action (``hist`` holds every ``zrow`` once): its row is the action's, gathered
         # by position instead of a join and a group-by (0.01 s against 0.07 s at 200,000 actions).
+        if hist["zrow"].equals(zoned["zrow"]):
+            return hist.select(zoned["idx"], *facts)
         where = np.empty(n, np.int64)
         where[hist["zrow"].to_numpy()] = np.arange(n)
         rows = hist[where[zoned["zrow"].to_numpy()]]
