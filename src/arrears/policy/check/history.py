@@ -136,7 +136,7 @@ _KINDS = _kind_names()
 
 def _packed_kinds() -> pl.Expr:
     """The ``e_*`` kinds as the bits of one integer: the joins that make the pairs copy one
-    column instead of seventeen booleans (0.08 s against 0.14 s for 600,000 contacts)."""
+    column instead of one boolean per kind (0.08 s against 0.14 s for 600,000 contacts)."""
     return pl.sum_horizontal(*[pl.col(k).cast(pl.UInt32) * (1 << i) for i, k in enumerate(_KINDS)]).alias("ev_kinds")
 
 

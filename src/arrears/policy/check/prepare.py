@@ -127,9 +127,10 @@ def _local_days(instants: pl.Series, zones: pl.Series) -> np.ndarray:
     null). A zone's UTC offset is constant between its transitions: it is looked up per UTC hour
     the instants span (a table of zone x hour), and the day is the instant plus its offset, floored.
     An hour whose two ends have different offsets holds a transition: its rows are converted one
-    by one (``_exact_days``). No zone has two transitions within an hour. 0.05 s against 0.34 s
-    for 2,600,000 events in 4 zones; rows spanning more hours than they are many are converted
-    one by one."""
+    by one (``_exact_days``). Two transitions within one hour would go unseen: the closest two
+    offset changes of any zone of the tz database are four days apart (Africa/Freetown, 1939).
+    0.09-0.15 CPU-s against 0.34 s for 2,600,000 events in 4 zones. Rows spanning more hours than
+    they are many are converted one by one."""
     names = zones.unique().sort().to_list()
     code = zones.cast(pl.Enum(names)).to_physical().to_numpy()
     unit = instants.dtype.time_unit  # type: ignore[attr-defined]
