@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 from arrears.book.outcomes import OUTCOMES
 from arrears.policy.check import history
 from arrears.policy.check.engine import _zoned
+from arrears.policy.check.prepare import zone_keys
 from arrears.policy.check.world import CONTACTS, UTC
 
 ZONES = ("America/New_York", "Europe/London", "Asia/Shanghai")
@@ -120,3 +121,62 @@ def test_batch_counts_equal_the_pairs_summed(data: st.DataObject) -> None:
         .sort("zrow", "j")
     )
     assert_frame_equal(history.batch_counts(zoned, planned).sort("zrow", "j"), want)
+
+
+def _zoned_events_joined_on_ids(zoned: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """``_zoned_events`` the plain way: the (borrower, zone, work number) rows made unique on all
+    four columns and joined on the ids themselves."""
+    zones = zoned.select("borrower_id", "zone", "bz", "work_phone").unique()
+    narrow = events.with_columns(history._event_kinds()).with_columns(history._packed_kinds())
+    return narrow.join(zones, on="borrower_id", how="inner")
+
+
+def _same_rows(got: pl.DataFrame, want: pl.DataFrame) -> None:
+    cols = [c for c in got.columns if got.schema[c] != pl.List(pl.String)]
+    assert_frame_equal(got.select(cols).sort(cols, nulls_last=True), want.select(cols).sort(cols, nulls_last=True))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_events_joined_on_the_ids_hash_equal_a_join_on_the_ids(data: st.DataObject) -> None:
+    # Also with a hash colliding for most ids (their length), and with a null id among the events.
+    zoned, events = data.draw(worlds(several_loans=False))
+    events = pl.concat([events, events.head(1).with_columns(pl.lit(None, pl.String).alias("borrower_id"))])
+    zones, work_on_event = history._borrower_zones(zoned)
+    assert work_on_event
+    _same_rows(zones, zoned.select("borrower_id", "zone", "bz", "work_phone").unique())
+    want = _zoned_events_joined_on_ids(zoned, events).select(*events.columns, "ev_kinds", "bz")
+    narrow = events.with_columns(history._event_kinds()).with_columns(history._packed_kinds())
+    for key in (None, pl.col("borrower_id").str.len_bytes().cast(pl.UInt64)):
+        _same_rows(history._on_borrower(narrow, zones, key).select(want.columns), want)
+
+
+def test_a_work_number_that_is_not_the_borrowers_is_compared_per_pair() -> None:
+    zoned = pl.DataFrame({"borrower_id": ["B1", "B1", "B2", "B2"], "zone": ["Z1", "Z1", "Z1", "Z2"],
+                          "work_phone": ["W1", "W2", "W3", "W3"]}).pipe(zone_keys)
+    zones, work_on_event = history._borrower_zones(zoned)
+    assert not work_on_event
+    _same_rows(zones, zoned.select("borrower_id", "zone", "bz").unique())
+    zones, work_on_event = history._borrower_zones(zoned.filter(pl.col("work_phone") != "W2"))
+    assert work_on_event
+    _same_rows(zones, zoned.filter(pl.col("work_phone") != "W2").select("borrower_id", "zone", "bz", "work_phone"))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_first_attempt_put_in_place_and_combined_in_any_order(data: st.DataObject) -> None:
+    # ``days_since_first_attempt`` set by ``zrow`` equals it joined on ``zrow``; ``combine`` gives the
+    # same per action whatever the order of ``hist``'s rows (one zone per action or several).
+    zoned, events = data.draw(worlds(several_loans=data.draw(st.booleans())))
+    if data.draw(st.booleans()):
+        zoned = zoned.unique("idx", keep="first").sort("zrow").drop("zrow").with_row_index("zrow")
+    hist = history.history_facts(zoned, events)
+    assert hist["zrow"].equals(zoned["zrow"])
+    side, ev, loan_lists, _ = history._sides(zoned, events)
+    third = side.lazy().filter(pl.col("party") != "borrower").join(ev.lazy(), on="bz").filter(
+        pl.col("ev_at") < pl.col("start"))
+    joined = hist.drop("days_since_first_attempt").join(
+        history._first_attempt(third, loan_lists).collect(), on="zrow", how="left")
+    assert_frame_equal(hist, joined.select(hist.columns))
+    shuffled = hist.sample(fraction=1.0, shuffle=True, seed=data.draw(st.integers(0, 99)))
+    assert_frame_equal(history.combine(shuffled, zoned).sort("idx"), history.combine(hist, zoned).sort("idx"))

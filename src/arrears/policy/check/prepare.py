@@ -104,22 +104,67 @@ def zone_keys(zoned: pl.DataFrame) -> pl.DataFrame:
 
 def by_zone(frame: pl.DataFrame, at: str, out: str, zone: str = "zone") -> pl.DataFrame:
     """Add ``out``: the local date of instant ``at`` in each row's ``zone`` (few distinct zones).
-    The rows keep their order: only the instants of each zone are converted and put back in place
-    (cutting the whole frame by zone and gluing it back cost as much as the conversion)."""
+    The rows keep their order (cutting the whole frame by zone and gluing it back cost as much as
+    the conversion); the days come from each zone's UTC offset per hour (``_local_days``)."""
     if frame.is_empty():
         return frame.with_columns(pl.lit(None, pl.Date).alias(out))
     zones, instants = frame[zone], frame[at]
-    if zones.null_count() or instants.null_count():
+    if zones.null_count() or instants.null_count() or instants.dtype.time_zone is None:  # type: ignore[attr-defined]
         parts = [
             part.with_columns(pl.col(at).dt.convert_time_zone(z).dt.date().alias(out))  # type: ignore[arg-type]
             for (z,), part in frame.partition_by(zone, as_dict=True).items()
         ]
         return pl.concat(parts)
-    days = np.empty(frame.height, np.int32)
-    for z in zones.unique().to_list():
+    return frame.with_columns(pl.Series(out, _local_days(instants, zones)).cast(pl.Date))
+
+
+# Time units per second of a Datetime's physical integer.
+_PER_SECOND = {"ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def _local_days(instants: pl.Series, zones: pl.Series) -> np.ndarray:
+    """The local days (since 1970-01-01) of ``instants`` (time-zone aware, no null) in ``zones`` (no
+    null). A zone's UTC offset is constant between its transitions: it is looked up per UTC hour
+    the instants span (a table of zone x hour), and the day is the instant plus its offset, floored.
+    An hour whose two ends have different offsets holds a transition: its rows are converted one
+    by one (``_exact_days``). Two transitions within one hour would go unseen: the closest two
+    offset changes of any zone of the tz database are four days apart (Africa/Freetown, 1939).
+    0.09-0.15 CPU-s against 0.34 s for 2,600,000 events in 4 zones. Rows spanning more hours than
+    they are many are converted one by one."""
+    names = zones.unique().sort().to_list()
+    code = zones.cast(pl.Enum(names)).to_physical().to_numpy()
+    unit = instants.dtype.time_unit  # type: ignore[attr-defined]
+    t = instants.to_physical().to_numpy()
+    hour_len, day_len = 3600 * _PER_SECOND[unit], 86400 * _PER_SECOND[unit]
+    hour = t // hour_len
+    first = int(hour.min())
+    span = int(hour.max()) - first + 1
+    if span > t.size:
+        return _exact_days(instants, zones, names)
+    ends = pl.Series(np.arange(first, first + span + 1, dtype=np.int64) * hour_len).cast(pl.Datetime(unit, "UTC"))
+    table = np.empty((len(names), span), np.int64)
+    for i, z in enumerate(names):
+        offset = ends.dt.convert_time_zone(z).dt.replace_time_zone(None).to_physical().to_numpy() - ends.to_physical().to_numpy()
+        table[i] = np.where(offset[:-1] == offset[1:], offset[:-1], _CHANGES)
+    offset = table[code, hour - first]
+    days = ((t + offset) // day_len).astype(np.int32)
+    changing = np.flatnonzero(offset == _CHANGES)
+    if changing.size:
+        days[changing] = _exact_days(instants.gather(changing), zones.gather(changing))
+    return days
+
+
+# The offset table's mark of an hour that holds a transition (no real offset is near a day long).
+_CHANGES = np.iinfo(np.int64).min
+
+
+def _exact_days(instants: pl.Series, zones: pl.Series, names: list[str] | None = None) -> np.ndarray:
+    """The local days of ``instants`` in ``zones``, each converted by Polars (per zone, in place)."""
+    days = np.empty(instants.len(), np.int32)
+    for z in names if names is not None else zones.unique().to_list():
         here = (zones == z).to_numpy()
         days[here] = instants.filter(here).dt.convert_time_zone(z).dt.date().to_physical().to_numpy()
-    return frame.with_columns(pl.Series(out, days).cast(pl.Date))
+    return days
 
 
 def local_instant(date: pl.Expr, minutes: pl.Expr, zone: str) -> pl.Expr:
