@@ -143,9 +143,14 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     templates = templates if templates is not None else default_templates()
     a = prepare(actions, world)
     zoned = _zoned(a)
+    checks = tuple(c for c in CHECKS if c.rule not in skip)
+    static = [c for c in checks if not c.cap]
+    caps = [c for c in checks if c.cap]
     facts = _facts(a, zoned, world, packs, templates)
-    first = facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until") \
-        .collect(engine=IN_MEMORY)
+    # Collected once, with every column a later step reads: a second query on the lazy facts ran
+    # their joins (flags, days, parameters, templates) again.
+    facts = facts.select(_read_from_facts(facts, checks, packs)).collect(engine=IN_MEMORY)
+    first = facts.select(_FIRST)
     if a.height == actions.height and first.height == zoned.height and first["idx"].equals(zoned["idx"]):
         # One row per action (no borrower or reference given twice), one zone each, rows in the
         # same order: side by side rather than joined.
@@ -154,12 +159,9 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
         zoned = zoned.join(first, on="idx", how="left")
     hist = history_facts(zoned, history_events(world.contacts))
 
-    checks = tuple(c for c in CHECKS if c.rule not in skip)
-    static = [c for c in checks if not c.cap]
-    caps = [c for c in checks if c.cap]
     static_ok = ~pl.any_horizontal(pl.col(f"b:{c.rule}") for c in static) if static else pl.lit(True)
     facts = (
-        facts.join(windows(zoned).lazy(), on="idx", how="left")
+        facts.lazy().join(windows(zoned).lazy(), on="idx", how="left")
         # The counts from the history alone: the caps add the batch's earlier allowed actions.
         .join(combine(hist, zoned).lazy(), on="idx", how="left")
         # Not in ``_facts``: the first collect (opt-outs, hours) does not read it.
@@ -218,13 +220,33 @@ def _facts(a: pl.DataFrame, zoned: pl.DataFrame, world: World, packs: Packs, tem
     )
 
 
-def _kept(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[str]:
-    """The columns the rest of the engine reads: the action, the order, every rule's block and
-    explanation, the caps' facts, the allowed window and what a planned action counts as."""
+# What the first query of the facts reads: the opt-outs' dates and the hours, for the history and
+# the windows.
+_FIRST = ("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until")
+
+
+def _read_from_facts(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[str]:
+    """The columns of the facts the engine reads after them: the first query's, those the rest
+    of the engine keeps (``_kept``), and what the static rules' blocks and their ``in force``
+    join read."""
+    key = ("facts read", tuple(c.rule for c in checks))
+    if key not in packs.memo:
+        static = [c for c in checks if not c.cap]
+        packs.memo[key] = {*_FIRST, *_CONTEXT, *_columns(_blocks(static, packs))} | _kept_names(checks, packs)
+    return [c for c in facts.collect_schema().names() if c in packs.memo[key]]
+
+
+def _kept_names(checks: tuple[Check, ...], packs: Packs) -> set[str]:
     key = ("read", tuple(c.rule for c in checks))
     if key not in packs.memo:
         packs.memo[key] = _read(checks, packs)
-    return [c for c in facts.collect_schema().names() if c in packs.memo[key]]
+    return packs.memo[key]
+
+
+def _kept(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[str]:
+    """The columns the rest of the engine reads: the action, the order, every rule's block and
+    explanation, the caps' facts, the allowed window and what a planned action counts as."""
+    return [c for c in facts.collect_schema().names() if c in _kept_names(checks, packs)]
 
 
 def _read(checks: tuple[Check, ...], packs: Packs) -> set[str]:
