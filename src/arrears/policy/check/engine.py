@@ -160,10 +160,10 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     hist = history_facts(zoned, history_events(world.contacts))
 
     static_ok = ~pl.any_horizontal(pl.col(f"b:{c.rule}") for c in static) if static else pl.lit(True)
+    # The counts from the history alone: the caps add the batch's earlier allowed actions.
+    facts = _beside(_beside(facts, windows(zoned)), combine(hist, zoned))
     facts = (
-        facts.lazy().join(windows(zoned).lazy(), on="idx", how="left")
-        # The counts from the history alone: the caps add the batch's earlier allowed actions.
-        .join(combine(hist, zoned).lazy(), on="idx", how="left")
+        facts.lazy()
         # Not in ``_facts``: the first collect (opt-outs, hours) does not read it.
         .join(_in_force_columns(a, packs).lazy(), on=list(_CONTEXT), how="left", nulls_equal=True)
         .with_columns(_blocks(static, packs))
@@ -176,6 +176,15 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     # gathered every one of ``a``'s ~130 columns (0.3 CPU-s at 1,000,000 actions).
     decided = _decide_caps(a, zoned, hist, caps, packs, batch)
     return _assemble(pl.concat([a.drop(COUNTS, strict=False), decided], how="horizontal"), checks, actions)
+
+
+def _beside(facts: pl.DataFrame, per_action: pl.DataFrame) -> pl.DataFrame:
+    """``per_action``'s columns added to ``facts`` by ``idx``: side by side when the rows are already
+    the same actions in the same order (one zone per action: the windows and the counts come in the
+    zones' order, which is the facts'), which spares a join on a million ids."""
+    if per_action["idx"].equals(facts["idx"]):
+        return pl.concat([facts, per_action.drop("idx")], how="horizontal")
+    return facts.join(per_action, on="idx", how="left", maintain_order="left")
 
 
 def _zoned(a: pl.DataFrame) -> pl.DataFrame:
