@@ -143,9 +143,14 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     templates = templates if templates is not None else default_templates()
     a = prepare(actions, world)
     zoned = _zoned(a)
+    checks = tuple(c for c in CHECKS if c.rule not in skip)
+    static = [c for c in checks if not c.cap]
+    caps = [c for c in checks if c.cap]
     facts = _facts(a, zoned, world, packs, templates)
-    first = facts.select("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until") \
-        .collect(engine=IN_MEMORY)
+    # Collected once, with every column a later step reads: a second query on the lazy facts ran
+    # their joins (flags, days, parameters, templates) again.
+    facts = facts.select(_read_from_facts(facts, checks, packs)).collect(engine=IN_MEMORY)
+    first = facts.select(_FIRST)
     if a.height == actions.height and first.height == zoned.height and first["idx"].equals(zoned["idx"]):
         # One row per action (no borrower or reference given twice), one zone each, rows in the
         # same order: side by side rather than joined.
@@ -154,14 +159,11 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
         zoned = zoned.join(first, on="idx", how="left")
     hist = history_facts(zoned, history_events(world.contacts))
 
-    checks = tuple(c for c in CHECKS if c.rule not in skip)
-    static = [c for c in checks if not c.cap]
-    caps = [c for c in checks if c.cap]
     static_ok = ~pl.any_horizontal(pl.col(f"b:{c.rule}") for c in static) if static else pl.lit(True)
+    # The counts from the history alone: the caps add the batch's earlier allowed actions.
+    facts = _beside(_beside(facts, windows(zoned)), combine(hist, zoned))
     facts = (
-        facts.join(windows(zoned).lazy(), on="idx", how="left")
-        # The counts from the history alone: the caps add the batch's earlier allowed actions.
-        .join(combine(hist, zoned).lazy(), on="idx", how="left")
+        facts.lazy()
         # Not in ``_facts``: the first collect (opt-outs, hours) does not read it.
         .join(_in_force_columns(a, packs).lazy(), on=list(_CONTEXT), how="left", nulls_equal=True)
         .with_columns(_blocks(static, packs))
@@ -174,6 +176,15 @@ def evaluate(actions: pl.DataFrame, world: World, packs: Packs, templates: Templ
     # gathered every one of ``a``'s ~130 columns (0.3 CPU-s at 1,000,000 actions).
     decided = _decide_caps(a, zoned, hist, caps, packs, batch)
     return _assemble(pl.concat([a.drop(COUNTS, strict=False), decided], how="horizontal"), checks, actions)
+
+
+def _beside(facts: pl.DataFrame, per_action: pl.DataFrame) -> pl.DataFrame:
+    """``per_action``'s columns added to ``facts`` by ``idx``: side by side when the rows are already
+    the same actions in the same order (one zone per action: the windows and the counts come in the
+    zones' order, which is the facts'), which spares a join on a million ids."""
+    if per_action["idx"].equals(facts["idx"]):
+        return pl.concat([facts, per_action.drop("idx")], how="horizontal")
+    return facts.join(per_action, on="idx", how="left", maintain_order="left")
 
 
 def _zoned(a: pl.DataFrame) -> pl.DataFrame:
@@ -218,13 +229,33 @@ def _facts(a: pl.DataFrame, zoned: pl.DataFrame, world: World, packs: Packs, tem
     )
 
 
-def _kept(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[str]:
-    """The columns the rest of the engine reads: the action, the order, every rule's block and
-    explanation, the caps' facts, the allowed window and what a planned action counts as."""
+# What the first query of the facts reads: the opt-outs' dates and the hours, for the history and
+# the windows.
+_FIRST = ("idx", "optout_on", "hours_apply", "hours_from", "hours_until", "pref_from", "pref_until")
+
+
+def _read_from_facts(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[str]:
+    """The columns of the facts the engine reads after them: the first query's, those the rest
+    of the engine keeps (``_kept``), and what the static rules' blocks and their ``in force``
+    join read."""
+    key = ("facts read", tuple(c.rule for c in checks))
+    if key not in packs.memo:
+        static = [c for c in checks if not c.cap]
+        packs.memo[key] = {*_FIRST, *_CONTEXT, *_columns(_blocks(static, packs))} | _kept_names(checks, packs)
+    return [c for c in facts.collect_schema().names() if c in packs.memo[key]]
+
+
+def _kept_names(checks: tuple[Check, ...], packs: Packs) -> set[str]:
     key = ("read", tuple(c.rule for c in checks))
     if key not in packs.memo:
         packs.memo[key] = _read(checks, packs)
-    return [c for c in facts.collect_schema().names() if c in packs.memo[key]]
+    return packs.memo[key]
+
+
+def _kept(facts: pl.LazyFrame, checks: tuple[Check, ...], packs: Packs) -> list[str]:
+    """The columns the rest of the engine reads: the action, the order, every rule's block and
+    explanation, the caps' facts, the allowed window and what a planned action counts as."""
+    return [c for c in facts.collect_schema().names() if c in _kept_names(checks, packs)]
 
 
 def _read(checks: tuple[Check, ...], packs: Packs) -> set[str]:

@@ -30,20 +30,16 @@ def prepare(actions: pl.DataFrame, world: World) -> pl.DataFrame:
         "borrower_id", pl.col("reference_id").alias("party"), "relation", "source", "consented_on",
         pl.col("phone").alias("ref_phone"), pl.col("zones").alias("ref_zones"),
     )
-    loans = (
-        actions.select("borrower_id", "loan_ids").with_row_index("idx").explode("loan_ids")
-        .join(world.loans.select(pl.col("loan_id").alias("loan_ids"), "currency", "receivable", "time_barred_on"),
-              on="loan_ids", how="left")
-        .group_by("idx")
-        .agg(pl.col("currency").first(), pl.col("receivable").sum().alias("receivable"),
-             pl.col("time_barred_on").min().alias("time_barred_on"))
-    )
     at = _borrower_positions(b)
+    # Put in batch order as soon as the borrower's position is known: the sort gathers the action's
+    # and the borrower's columns only, and the joins after it keep that order (sorting all 35
+    # columns at the end was 0.5 of prepare's 1.8 CPU-s at 1,000,000 actions).
+    out = _in_batch_order(
+        actions.with_row_index("idx").join(b if at is None else b.with_columns(at), on="borrower_id", how="left")
+    )
     out = (
-        actions.with_row_index("idx")
-        .join(b if at is None else b.with_columns(at), on="borrower_id", how="left")
-        .join(refs, on=["borrower_id", "party"], how="left")
-        .join(loans, on="idx", how="left")
+        out.join(refs, on=["borrower_id", "party"], how="left", maintain_order="left")
+        .pipe(_with_loans, world.loans)
         .with_columns(
             vocab.rule_channel().alias("rule_channel"),
             vocab.pack_key().alias("pack_key"),
@@ -62,7 +58,7 @@ def prepare(actions: pl.DataFrame, world: World) -> pl.DataFrame:
     zones = pl.when(is_borrower | pl.col("ref_zones").is_null() | (pl.col("ref_zones").list.len() == 0)) \
         .then(pl.col("zones")).otherwise(pl.col("ref_zones"))
     out = (
-        out.join(fallback, on="jurisdiction", how="left")
+        out.join(fallback, on="jurisdiction", how="left", maintain_order="left")
         .with_columns(
             pl.coalesce(pl.col("address"), own_address).alias("address_used"),
             zones.alias("zones"),
@@ -73,7 +69,31 @@ def prepare(actions: pl.DataFrame, world: World) -> pl.DataFrame:
         )
         .drop("_fallback", "ref_zones")
     )
-    return _in_batch_order(out).with_row_index("seq")
+    return out.with_row_index("seq")
+
+
+_LOAN_FACTS = ("currency", "receivable", "time_barred_on")
+
+
+def _with_loans(out: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """Add the action's loans' ``currency`` (the first's), ``receivable`` (their sum; 0 when none
+    is known) and ``time_barred_on`` (the earliest)."""
+    loans = loans.select(pl.col("loan_id").alias("loan_ids"), *_LOAN_FACTS)
+    if out.height and out["loan_ids"].list.len().eq(1).all():
+        # One loan per action (the usual batch): the loan's row is the action's, no group-by (0.5
+        # CPU-s at 1,000,000 actions). A loan id the loans hold twice multiplies the rows: grouped.
+        one = out.select(pl.col("loan_ids").list.first()).join(loans, on="loan_ids", how="left", maintain_order="left")
+        if one.height == out.height:
+            return out.with_columns(one["currency"], one["receivable"].fill_null(0), one["time_barred_on"])
+    per_action = (
+        # A borrower or reference given twice repeats an action's row: its loans count once.
+        out.select("idx", "loan_ids").unique("idx", keep="any").explode("loan_ids")
+        .join(loans, on="loan_ids", how="left")
+        .group_by("idx")
+        .agg(pl.col("currency").first(), pl.col("receivable").sum().alias("receivable"),
+             pl.col("time_barred_on").min().alias("time_barred_on"))
+    )
+    return out.join(per_action, on="idx", how="left", maintain_order="left")
 
 
 def _borrower_positions(borrowers: pl.DataFrame) -> pl.Expr | None:
