@@ -122,24 +122,25 @@ def test_a_load_that_cannot_be_staged_reads_no_part(tmp_path, monkeypatch):
 
 
 def test_the_parts_are_copied_off_the_callers_thread_while_the_next_are_produced(tmp_path, monkeypatch):
-    # The producer (the compliance engine, in a policy check) goes on while a part is copied: the
-    # copy is staged and written by a thread of its own, and a part is asked for before the copy of
-    # the one before it has ended.
+    # The producer (the compliance engine, in a policy check) goes on while a part is copied into
+    # the transaction: the copy runs on a thread of its own, and a part is asked for (and staged)
+    # before the copy of the one before it has ended.
     import threading
 
     monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)
     engine = _engine(tmp_path, "threads.db")
     copying, release = threading.Event(), threading.Event()
-    copied_on = []
-    one_value = bulk._one_value
+    copied_on, staged_on = [], []
+    copy_staged, one_value = bulk._copy_staged, bulk._one_value
 
-    def held_copy(*a):  # the first copy waits until the producer has been asked for the next part
+    def held_copy(raw, statement):  # the first copy waits until the producer has been asked for the next part
         copied_on.append(threading.get_ident())
         copying.set()
         assert release.wait(10), "the next part was never asked for while a copy ran"
-        return one_value(*a)
+        return copy_staged(raw, statement)
 
-    monkeypatch.setattr(bulk, "_one_value", held_copy)
+    monkeypatch.setattr(bulk, "_copy_staged", held_copy)
+    monkeypatch.setattr(bulk, "_one_value", lambda *a: staged_on.append(threading.get_ident()) or one_value(*a))
 
     def parts():
         yield _rows("CN", 3)
@@ -149,7 +150,8 @@ def test_the_parts_are_copied_off_the_callers_thread_while_the_next_are_produced
 
     with engine.begin() as conn:
         assert bulk.insert_stream_staged(conn, t.audit_log, parts(), 5, keep_indexes=True) == 5
-    assert copied_on and threading.get_ident() not in copied_on
+    assert len(copied_on) == 2 and threading.get_ident() not in copied_on
+    assert staged_on == [threading.get_ident()] * 2  # staged as they come, by the producer's thread
     assert len(_stored(engine)) == 5
 
 

@@ -315,9 +315,9 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     """``insert_frames_staged`` for one table whose rows come in parts, each produced while the one
     before it is written (the audit rows of one jurisdiction chained while the compliance engine
     decides the next): each part is staged through ADBC into a staging file of its own and copied
-    with ``INSERT ... SELECT`` into the command's transaction as it arrives, by a thread of its own
-    (the producer goes on meanwhile, and must not use the connection until the load returns), so at
-    the end only the indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
+    with ``INSERT ... SELECT`` into the command's transaction as it arrives, the copies by a thread
+    of their own (the producer goes on meanwhile, and must not use the connection until the load
+    returns), so at the end only the indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
     (for ``stageable`` and the indexes). ``keep_indexes``: the indexes are kept and filled as the
     parts are copied instead of being dropped and rebuilt at the end, when nothing else runs beside
     that (for parts whose index keys come in runs, so each part's inserts sweep the index).
@@ -365,8 +365,8 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     indexes: list = []
     written = 0
 
-    def copy(slot: int, frame: pl.DataFrame) -> None:
-        nonlocal indexes, written
+    def stage(slot: int, frame: pl.DataFrame) -> str:
+        """Stage ``frame`` in ``slot``'s file; the statement that copies it from there."""
         import adbc_driver_sqlite.dbapi as adbc_sqlite
 
         alias, path = stages[slot]
@@ -380,19 +380,25 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
                 cur.execute(f"PRAGMA {pragma}")
                 cur.fetchall()
             cur.adbc_ingest(table.name, frame.drop(*fixed).to_arrow(), mode="create")
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        selected = ", ".join(fixed.get(c, f'"{c}"') for c in frame.columns)
+        return f'INSERT INTO main."{table.name}" ({columns}) SELECT {selected} FROM {alias}."{table.name}"'
+
+    def copy(statement: str, height: int) -> None:
+        nonlocal indexes, written
         if not raw.in_transaction:
             raw.execute("BEGIN")
             indexes = sorted(table.indexes, key=lambda ix: ix.name) \
                 if not keep_indexes and _outnumbers(conn, table, rows) else []
             for ix in indexes:
                 ix.drop(conn)
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
-        selected = ", ".join(fixed.get(c, f'"{c}"') for c in frame.columns)
-        raw.execute(f'INSERT INTO main."{table.name}" ({columns}) SELECT {selected} FROM {alias}."{table.name}"')
-        written += frame.height
+        _copy_staged(raw, statement)
+        written += height
 
-    # The copies run one after the other on a thread of their own while the next part is produced
-    # (staging and ``INSERT ... SELECT`` release the GIL for most of their work). A part is held
+    # A part is staged by the producer's thread as it comes (ADBC writes the file with the GIL
+    # released) and copied into the transaction by a thread of its own, one after the other, while
+    # the next parts are produced: a copy takes about as long as producing and staging a part
+    # together, so the copies keep up instead of falling a part behind. A part is held
     # back (and copied with the ones after it) while it is smaller than its share of what is still
     # to come over the files left, so that many small parts do not use up the files early and leave
     # a big remainder for the end, when nothing else runs beside it.
@@ -404,7 +410,7 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
         def submit(frame: pl.DataFrame) -> None:
             for done in (c for c in copies if c.done()):
                 done.result()  # a failed copy stops the stream here rather than at its end
-            copies.append(writer.submit(copy, slot, frame))
+            copies.append(writer.submit(copy, stage(slot, frame), frame.height))
 
         try:
             for frame in frames:
@@ -426,6 +432,11 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     for ix in indexes:
         ix.create(conn)
     return written
+
+
+def _copy_staged(raw: Any, statement: str) -> None:
+    """One staged part copied into the command's transaction (``insert_stream_staged``'s thread)."""
+    raw.execute(statement)
 
 
 def _one_value(frame: pl.DataFrame, names: Sequence[str]) -> dict[str, str]:
