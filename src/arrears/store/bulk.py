@@ -317,8 +317,8 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
     decides the next): each part is staged through ADBC into a staging file of its own and copied
     with ``INSERT ... SELECT`` into the command's transaction as it arrives, the copies by a thread
     of their own (the producer goes on meanwhile, and must not use the connection until the load
-    returns), so at the end only the indexes dropped for the load are left to rebuild. ``rows``: how many rows are expected in all
-    (for ``stageable`` and the indexes). ``keep_indexes``: the indexes are kept and filled as the
+    returns), so at the end only the indexes dropped for the load are left to rebuild. ``rows``:
+    how many rows are expected in all (for ``stageable`` and the indexes). ``keep_indexes``: the indexes are kept and filled as the
     parts are copied instead of being dropped and rebuilt at the end, when nothing else runs beside
     that (for parts whose index keys come in runs, so each part's inserts sweep the index).
     ``constants``: columns that may hold one value in a whole part (an audit segment's partition,
@@ -397,11 +397,11 @@ def insert_stream_staged(conn: Connection, table: Table, frames: Iterable[pl.Dat
 
     # A part is staged by the producer's thread as it comes (ADBC writes the file with the GIL
     # released) and copied into the transaction by a thread of its own, one after the other, while
-    # the next parts are produced: a copy takes about as long as producing and staging a part
-    # together, so the copies keep up instead of falling a part behind. A part is held
-    # back (and copied with the ones after it) while it is smaller than its share of what is still
-    # to come over the files left, so that many small parts do not use up the files early and leave
-    # a big remainder for the end, when nothing else runs beside it.
+    # the next parts are produced. With the staging on the copies' thread too, that thread fell a
+    # part behind a policy check's engine, and the last two parts were copied after it had
+    # finished. A part is held back (and copied with the ones after it) while it is smaller than
+    # its share of what is still to come over the files left, so that many small parts do not use
+    # up the files early and leave a big remainder for the end, when nothing else runs beside it.
     slot, left = 0, rows
     held: list[pl.DataFrame] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrears-copy") as writer:
